@@ -1,0 +1,3 @@
+from radar.cli.main import main
+
+raise SystemExit(main())
