@@ -30,6 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.config:
+        import os
+
+        os.environ["RADAR_CONFIG_DIR"] = args.config
     try:
         return int(args.func(args) or 0)
     except RadarError as exc:
