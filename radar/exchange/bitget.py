@@ -1,0 +1,95 @@
+"""Configured ccxt clients for Bitget USDT-M perpetual swaps, and Bitget symbol ids.
+
+Real use passes no `base_url`. Tests and demos pass the loopback URL of the emulator
+(`radar.exchange.emulator`); every API family in `exchange.urls['api']` is then pointed at it, so the
+unmodified ccxt code path (signing, parsing, error mapping) is exercised end to end.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import ccxt
+import ccxt.async_support
+
+from radar.errors import DataError
+from radar.models import timeframe_ms
+
+EXCHANGE_ID = "bitget"
+PRODUCT_TYPE = "USDT-FUTURES"
+SETTLE = "USDT"
+
+# Bitget caps the "recent" candles endpoint at 1000 rows and the "history-candles" endpoint at 200.
+RECENT_CANDLES_MAX = 1000
+HISTORY_CANDLES_MAX = 200
+_DAY_MS = 86_400_000
+
+
+def to_bitget_id(symbol: str) -> str:
+    """`BTC/USDT:USDT` -> `BTCUSDT` (the id Bitget's v2 mix API uses for USDT-M swaps)."""
+    base, sep, rest = symbol.partition("/")
+    quote, colon, settle = rest.partition(":")
+    if not sep or not base or not quote or not colon or settle != SETTLE or quote != SETTLE:
+        raise DataError(f"symbol {symbol!r}: expected a ccxt USDT-M swap symbol like 'BTC/USDT:USDT'")
+    return f"{base}{quote}"
+
+
+def from_bitget_id(market_id: str) -> str:
+    """`BTCUSDT` -> `BTC/USDT:USDT`."""
+    if not market_id.endswith(SETTLE) or len(market_id) <= len(SETTLE):
+        raise DataError(f"Bitget market id {market_id!r}: expected a USDT-M swap id like 'BTCUSDT'")
+    base = market_id[: -len(SETTLE)]
+    return f"{base}/{SETTLE}:{SETTLE}"
+
+
+def make_bitget_client(
+    base_url: str | None = None,
+    *,
+    api_key: str | None = None,
+    secret: str | None = None,
+    password: str | None = None,
+    async_: bool = False,
+    timeout_ms: int = 10_000,
+) -> Any:
+    """A ccxt bitget client configured for USDT-M swaps (rate limiter on, swap markets only).
+
+    With `base_url` (e.g. `http://127.0.0.1:8123`) every API family URL is redirected there.
+    """
+    config: dict[str, Any] = {
+        "enableRateLimit": True,
+        "timeout": timeout_ms,
+        "options": {
+            "defaultType": "swap",
+            "defaultSubType": "linear",
+            # Only the swap contract lists: skips the spot symbols and margin currency calls.
+            "fetchMarkets": {"types": ["swap"]},
+        },
+    }
+    if api_key is not None:
+        config.update(apiKey=api_key, secret=secret, password=password)
+    cls = ccxt.async_support.bitget if async_ else ccxt.bitget
+    client = cls(config)
+    if base_url is not None:
+        root = base_url.rstrip("/")
+        client.urls["api"] = {family: root for family in client.urls["api"]}
+    return client
+
+
+def ohlcv_page_limit(client: Any, timeframe: str, since_ms: int, requested: int) -> int:
+    """The number of candles one `fetch_ohlcv(since=since_ms)` can really return from `client`.
+
+    ccxt's bitget switches to the history endpoint (max 200 rows, aligned on the window's END) when
+    `since` is older than its `maxRecentDaysPerTimeframe` option; asking for more would silently skip
+    the window's head. For other exchanges the request is returned unchanged.
+    """
+    if getattr(client, "id", None) != EXCHANGE_ID:
+        return requested
+    options = client.options.get("fetchOHLCV", {})
+    limit = min(requested, RECENT_CANDLES_MAX)
+    per_tf = options.get("swap", {}).get("maxLimitPerTimeframe", {}).get(timeframe)
+    if per_tf is not None:
+        limit = min(limit, int(per_tf))
+    recent_days = options.get("maxRecentDaysPerTimeframe", {}).get(timeframe)
+    if recent_days is not None and since_ms <= client.milliseconds() - (int(recent_days) - 1) * _DAY_MS:
+        limit = min(limit, HISTORY_CANDLES_MAX)
+    timeframe_ms(timeframe)  # validates the timeframe name
+    return max(1, limit)
