@@ -11,10 +11,28 @@ from radar.strategies.registry import create_strategy
 from tests.conftest import SHARED_DATA
 
 
-def test_grid_atr_trades_the_btc_file_with_consistent_accounting():
+def _btc():
     arr, _ = read_candle_csv(SHARED_DATA / "BTC-USD_1h_bitfinex.csv", "1h")
-    candles = arr.candles("BTC/USDT:USDT", "1h")
+    return arr.candles("BTC/USDT:USDT", "1h")
+
+
+def test_grid_atr_defaults_stop_at_the_kill_switch_on_btc_2017():
+    # 6x leverage with the TP at a 14-candle SMA loses fast in the 2017-2018 swings: the runner
+    # must stop at the first exit that leaves capital under 75% of the initial 10,000.
+    candles = _btc()
     runner = make_runner(create_strategy("grid_atr", {}), RunnerConfig("grid_atr:BTC", "BTC/USDT:USDT"))
+    runner.run(candles)
+    assert runner.stopped and runner.stop_reason == "kill_switch"
+    assert runner.capital < 7_500
+    before_last = 10_000 + sum(t.net for t in runner.trades[:-1])
+    assert before_last >= 7_500  # it did not miss an earlier breach
+    assert runner.trades[-1].exit_ts < candles[-1].timestamp  # the backtest ended there
+
+
+def test_grid_atr_trades_the_btc_file_with_consistent_accounting():
+    candles = _btc()
+    strat = create_strategy("grid_atr", {"leverage": 2, "ma_period": 20, "atr_multiplier_start": 2.5})
+    runner = make_runner(strat, RunnerConfig("grid_atr:BTC", "BTC/USDT:USDT"))
     runner.run(candles)
     trades = runner.trades
     assert len(runner.closed_trades()) > 50
