@@ -9,14 +9,13 @@ from radar.errors import RadarError
 
 def open_store():  # -> CandleStore
     """The store named by DATABASE_URL, else the embedded SQLite file under $RADAR_DATA_DIR (./data)."""
+    from radar.config.settings import get_settings
     from radar.data.store import CandleStore
 
-    url = os.environ.get("DATABASE_URL")
-    if not url:
-        data_dir = os.environ.get("RADAR_DATA_DIR", "data")
-        os.makedirs(data_dir, exist_ok=True)
-        url = f"sqlite:///{os.path.join(data_dir, 'radar.db')}"
-    return CandleStore(url)
+    settings = get_settings()
+    if settings.database_url.startswith("sqlite:///"):
+        os.makedirs(os.path.dirname(settings.database_url[len("sqlite:///"):]) or ".", exist_ok=True)
+    return CandleStore(settings.database_url)
 
 
 def parse_date_ms(text: str, what: str = "date") -> int:

@@ -61,3 +61,17 @@ def test_user_errors_are_one_line_without_traceback(tmp_path):
 def test_every_command_has_help(tmp_path, cmd):
     proc = radar(*cmd, "--help", env_dir=tmp_path)
     assert proc.stdout.startswith("usage: radar")
+
+
+def test_config_check_reports_the_shipped_grid_and_fails_on_a_bad_file(tmp_path):
+    out = json.loads(radar("config", "check", "--json", env_dir=tmp_path).stdout)
+    assert out["grid_combos"] == {"grid_atr": 4608} and "grid_atr" in out["enabled_strategies"]
+    bad = tmp_path / "cfg"
+    bad.mkdir()
+    for f in (Path(__file__).resolve().parents[2] / "config").glob("*.yaml"):
+        (bad / f.name).write_text(f.read_text())
+    risk = (bad / "risk.yaml").read_text()
+    (bad / "risk.yaml").write_text(risk + "\nbogus_key: 1\n")
+    proc = radar("--config", str(bad), "config", "check", env_dir=tmp_path, check=False)
+    assert proc.returncode == 2 and "risk.yaml: bogus_key: unknown key" in proc.stderr
+    assert "Traceback" not in proc.stderr
