@@ -3,7 +3,8 @@
 Output names: a single-output indicator is published under its spec name; a multi-output one
 under `<name>_<output>` (e.g. `bb_upper`, `adx_plus_di`, `st_dir`). `close`, `high`, `low`,
 `open` and `volume` of the last candle are always published too. Specs with `htf` are fed the
-completed higher-timeframe candles only (no look-ahead, SPEC §3).
+completed higher-timeframe candles only (no look-ahead, SPEC §3). Kind `regime` publishes
+int(Regime) as a float, NaN while warming up.
 """
 from __future__ import annotations
 
@@ -37,26 +38,25 @@ class IndicatorBank:
                 self.values[_key(name, out)] = math.nan
 
     def update(self, candle: Candle) -> dict[str, float]:
-        completed = {tf: agg.update(candle.timestamp, candle.open, candle.high, candle.low, candle.close, candle.volume)
-                     for tf, agg in self.aggregators.items()}
+        completed = {tf: agg.update_candle(candle) for tf, agg in self.aggregators.items()}
         for name, spec in self.specs.items():
             if spec.htf:
-                done = completed[spec.htf]
-                if done is None:
-                    continue
-                _ts, o, h, l, c, v = done
+                for htf_candle in completed[spec.htf]:  # usually 0 or 1; 2 when a gap closed a bucket
+                    self._publish(name, spec, htf_candle)
             else:
-                o, h, l, c, v = candle.open, candle.high, candle.low, candle.close, candle.volume
-            result = _feed(self.indicators[name], spec, o, h, l, c, v)
-            outs = _outputs(spec.kind)
-            if len(outs) == 1:
-                self.values[name] = float(result)
-            else:
-                for out, val in zip(outs, result):
-                    self.values[_key(name, out)] = float(val)
+                self._publish(name, spec, candle)
         snap = dict(self.values)
         snap.update(open=candle.open, high=candle.high, low=candle.low, close=candle.close, volume=candle.volume)
         return snap
+
+    def _publish(self, name: str, spec: IndicatorSpec, c: Candle) -> None:
+        result = _feed(self.indicators[name], spec, c.open, c.high, c.low, c.close, c.volume)
+        outs = _outputs(spec.kind)
+        if len(outs) == 1:
+            self.values[name] = _as_float(result)
+        else:
+            for out, val in zip(outs, result):
+                self.values[_key(name, out)] = float(val)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -71,6 +71,11 @@ class IndicatorBank:
         for tf, s in state["aggregators"].items():
             self.aggregators[tf] = type(self.aggregators[tf]).from_state(s)
         self.values = {k: (math.nan if v == "nan" else v) for k, v in state["values"].items()}
+
+
+def _as_float(v: Any) -> float:
+    # the regime detector answers None while warming up and a Regime (IntEnum) after
+    return math.nan if v is None else float(v)
 
 
 def _key(name: str, out: str) -> str:
@@ -106,6 +111,10 @@ def _make(inc: Any, spec: IndicatorSpec) -> Any:
         return inc.RollingVWAP(a[0])
     if k == "donchian":
         return inc.Donchian(a[0])
+    if k == "regime":
+        from radar.indicators.regime import RegimeDetector
+
+        return RegimeDetector(adx_period=a[0] if a else 14, atr_period=a[1] if len(a) > 1 else 14)
     raise ValueError(f"unknown indicator kind {k!r}")
 
 
