@@ -69,6 +69,22 @@ def test_stop_loss_hits_below_the_entry_close():
     assert (cl.reason, cl.price) == ("sl", pytest.approx(sl - 0.5 * (sl - 88)))
 
 
+def test_ranging_to_trending_regime_change_closes_at_the_close():
+    r = scripted(0)
+    ranging, trending_up = 0.0, 1.0
+    r.bank = ScriptedBank([{**BAND, "regime": ranging}, {**BAND, "regime": ranging}, {**BAND, "regime": trending_up}])
+    ev = feed(r, [(97, 97, 93, 94), (94, 96, 93, 95), (95, 97, 94, 96)])
+    (cl,) = [e for e in ev if e.kind is EventKind.CLOSE]
+    assert (cl.reason, cl.price, cl.timestamp) == ("regime_change", 96.0, candle(2, 0, 0, 0, 0).timestamp)
+
+
+def test_trending_regime_without_a_change_from_ranging_keeps_the_position():
+    r = scripted(0)
+    r.bank = ScriptedBank([{**BAND, "regime": 1.0}, {**BAND, "regime": 2.0}, {**BAND, "regime": 1.0}])
+    ev = feed(r, [(97, 97, 93, 94), (94, 96, 93, 95), (95, 97, 94, 96)])
+    assert [e.kind for e in ev] == [EventKind.OPEN]
+
+
 def test_long_only_configuration_ignores_short_signals():
     r = scripted(1, sides=["long"])
     assert feed(r, [(104, 107, 103, 106)]) == []
@@ -86,6 +102,6 @@ def test_runs_on_two_years_of_btc_hourly_candles(shared_data):
     r.run(arrays.candles("BTC/USD", "1h"))
     trades = r.closed_trades()
     assert len(trades) >= 5
-    assert {t.reason for t in trades} <= {"sma_cross", "sl"} and "sma_cross" in {t.reason for t in trades}
+    assert {t.reason for t in trades} <= {"sma_cross", "sl", "regime_change"} and "sma_cross" in {t.reason for t in trades}
     assert all(math.isfinite(t.net) for t in r.trades)
     assert r.capital == pytest.approx(10_000 + sum(t.net - t.funding for t in r.trades), abs=1e-6)
