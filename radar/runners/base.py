@@ -88,14 +88,22 @@ class RunnerBase(ABC):
         ...
 
     # -- safety after every exit (SPEC §5.1) -------------------------------------------------------
+    @property
+    def used_margin(self) -> float:
+        """Margin locked in open positions (not part of `capital`)."""
+        return 0.0
+
     def _after_exit(self, ts: int, events: list[TradeEvent]) -> None:
         cfg = self.config
-        if self.capital > self.peak_capital:
-            self.peak_capital = self.capital
+        # Margin still locked in other open positions (per-position grids close one leg at a time) is
+        # the runner's money, not a loss: count it, or a partial exit would look like a drawdown.
+        booked = self.capital + self.used_margin
+        if booked > self.peak_capital:
+            self.peak_capital = booked
         if cfg.hard_drawdown_pct is not None and self.peak_capital > 0 and \
-                (self.peak_capital - self.capital) / self.peak_capital > cfg.hard_drawdown_pct / 100:
+                (self.peak_capital - booked) / self.peak_capital > cfg.hard_drawdown_pct / 100:
             self._stop(ts, "hard_drawdown", events)
-        elif self.capital < cfg.initial_capital * (1 - cfg.kill_switch_loss_pct / 100):
+        elif booked < cfg.initial_capital * (1 - cfg.kill_switch_loss_pct / 100):
             self._stop(ts, "kill_switch", events)
 
     def _stop(self, ts: int, reason: str, events: list[TradeEvent]) -> None:

@@ -72,11 +72,12 @@ class GridStrategyRunner(RunnerBase):
         events: list[TradeEvent] = []
         if self.book.is_open:
             self._track_extreme(c)
+        # Called while flat too: a breakout grid arms its anchor at the signal candle, before any entry.
+        mem = s.update_memory(ctx, self.grid_state())
+        if mem is not None:
+            self.memory = dict(mem)
+        if self.book.is_open:
             state = self.grid_state()
-            mem = s.update_memory(ctx, state)
-            if mem is not None:
-                self.memory = dict(mem)
-                state = self.grid_state()
             exited = self._exits(ctx, state, events)
             if exited:
                 return events  # no new entry on an exit candle
