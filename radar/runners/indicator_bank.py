@@ -34,8 +34,8 @@ class IndicatorBank:
         }
         self.values: dict[str, float] = {}
         for name, spec in self.specs.items():
-            for out in _outputs(spec.kind):
-                self.values[_key(name, out)] = math.nan
+            for key in spec.keys(name):
+                self.values[key] = math.nan
 
     def update(self, candle: Candle) -> dict[str, float]:
         completed = {tf: agg.update_candle(candle) for tf, agg in self.aggregators.items()}
@@ -51,12 +51,12 @@ class IndicatorBank:
 
     def _publish(self, name: str, spec: IndicatorSpec, c: Candle) -> None:
         result = _feed(self.indicators[name], spec, c.open, c.high, c.low, c.close, c.volume)
-        outs = _outputs(spec.kind)
-        if len(outs) == 1:
+        keys = spec.keys(name)
+        if len(keys) == 1:
             self.values[name] = _as_float(result)
         else:
-            for out, val in zip(outs, result):
-                self.values[_key(name, out)] = float(val)
+            for key, val in zip(keys, result):
+                self.values[key] = float(val)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -76,22 +76,6 @@ class IndicatorBank:
 def _as_float(v: Any) -> float:
     # the regime detector answers None while warming up and a Regime (IntEnum) after
     return math.nan if v is None else float(v)
-
-
-def _key(name: str, out: str) -> str:
-    return name if out == "" else f"{name}_{out}"
-
-
-_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "adx": ("", "plus_di", "minus_di"),
-    "bollinger": ("mid", "upper", "lower"),
-    "supertrend": ("", "dir"),
-    "donchian": ("upper", "lower"),
-}
-
-
-def _outputs(kind: str) -> tuple[str, ...]:
-    return _OUTPUTS.get(kind, ("",))
 
 
 def _make(inc: Any, spec: IndicatorSpec) -> Any:

@@ -29,6 +29,23 @@ class IndicatorSpec:
     args: tuple[Any, ...] = ()
     htf: str | None = None
 
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return INDICATOR_OUTPUTS.get(self.kind, ("",))
+
+    def keys(self, name: str) -> tuple[str, ...]:
+        """Names under which the bank publishes this indicator: `name` or `name_<output>`."""
+        return tuple(name if out == "" else f"{name}_{out}" for out in self.outputs)
+
+
+# Multi-output indicators and the suffixes of their published values (single-output: "").
+INDICATOR_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "adx": ("", "plus_di", "minus_di"),
+    "bollinger": ("mid", "upper", "lower"),
+    "supertrend": ("", "dir"),
+    "donchian": ("upper", "lower"),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class StrategyContext:
@@ -74,6 +91,10 @@ class Signal:
     reason: str = ""
 
 
+def _published(specs: Mapping[str, IndicatorSpec]) -> list[str]:
+    return [k for name, spec in specs.items() for k in spec.keys(name)]
+
+
 def finite(*values: float) -> bool:
     return all(v is not None and not math.isnan(v) for v in values)
 
@@ -113,7 +134,7 @@ class GridStrategy(Strategy):
 
     def is_ready(self, ctx: StrategyContext) -> bool:
         """False skips the whole candle, exits included (SPEC §5: indicators of i-1 not ready)."""
-        return all(finite(ctx.prev.get(k, math.nan)) for k in self.indicator_specs())
+        return all(finite(ctx.prev.get(k, math.nan)) for k in _published(self.indicator_specs()))
 
     @abstractmethod
     def compute_grid(self, ctx: StrategyContext, state: GridState) -> list[GridLevel]:
@@ -150,7 +171,7 @@ class SingleStrategy(Strategy):
     kind: ClassVar[str] = "single"
 
     def is_ready(self, ctx: StrategyContext) -> bool:
-        return all(finite(ctx.cur.get(k, math.nan)) for k in self.indicator_specs())
+        return all(finite(ctx.cur.get(k, math.nan)) for k in _published(self.indicator_specs()))
 
     @abstractmethod
     def evaluate(self, ctx: StrategyContext) -> Signal | None:
