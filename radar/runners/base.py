@@ -67,13 +67,17 @@ class RunnerBase(ABC):
             n += 1
         return n
 
-    def run(self, candles: Iterable[Candle], funding: Callable[[int], float | None] | None = None) -> list[TradeEvent]:
+    def run(self, candles: Iterable[Candle], funding: Callable[[int], float | None] | None = None,
+            extras: Callable[[int], dict[str, float]] | None = None) -> list[TradeEvent]:
+        """A backtest: every candle in order, then the end-of-data close. `funding(ts)` gives the rate in
+        force at a candle; `extras(ts)` the live-only inputs (open interest) a strategy may read."""
         events: list[TradeEvent] = []
         last: Candle | None = None
         for c in candles:
             if self.stopped:
                 break
-            events.extend(self.on_candle(c, funding(c.timestamp) if funding else None))
+            events.extend(self.on_candle(c, funding(c.timestamp) if funding else None,
+                                         extras(c.timestamp) if extras else None))
             last = c
         if last is not None:
             events.extend(self.close_at_end(last))
