@@ -215,6 +215,15 @@ class GridStrategyRunner(RunnerBase):
         self._close(self.book.close_legs(last.close), "end_of_data", last.timestamp, events, end_of_data=True)
         return events
 
+    def force_close(self, candle: Candle, reason: str) -> list[TradeEvent]:
+        """Close every open position at `candle.close` from outside the step (portfolio cross-margin
+        liquidation). Unlike the end-of-data close, the trade counts in metrics."""
+        if not self.book.is_open:
+            return []
+        events: list[TradeEvent] = []
+        self._close(self.book.close_legs(candle.close), reason, candle.timestamp, events)
+        return events
+
     # -- persistence ----------------------------------------------------------------------------
     def _strategy_state(self) -> dict[str, Any]:
         return {

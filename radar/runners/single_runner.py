@@ -3,6 +3,7 @@ checked on later candles with the OHLC heuristic of SPEC §5, rule exits at the 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from radar.events import EventKind, TradeEvent, TradeResult
@@ -19,13 +20,16 @@ _TRENDING = (Regime.TRENDING_UP, Regime.TRENDING_DOWN)
 
 
 class SingleStrategyRunner(RunnerBase):
-    def __init__(self, strategy: SingleStrategy, config: RunnerConfig) -> None:
+    def __init__(self, strategy: SingleStrategy, config: RunnerConfig,
+                 margin_guard: Callable[[str, float], bool] | None = None) -> None:
         super().__init__(strategy, config)
         self.strategy: SingleStrategy = strategy
         self.book = PositionManager(config.costs)
         self.last_exit_index = -(10**9)
         self.memory: dict[str, float] = {}
         self.regime: str = ""
+        # Portfolio/live: a shared guard may refuse margin across runners (SPEC §8 global margin guard).
+        self.margin_guard = margin_guard
 
     @property
     def used_margin(self) -> float:
@@ -70,6 +74,8 @@ class SingleStrategyRunner(RunnerBase):
         margin = self.capital if cfg.sizing == "single" else cfg.fixed_allocation
         if margin <= 0 or self.capital < margin:
             return events
+        if self.margin_guard is not None and not self.margin_guard(cfg.runner_id, margin):
+            return events
         fill = cfg.costs.entry_fill(c.close, sig.side)
         p = self.book.open(sig.side, fill, margin, s.leverage, c.timestamp, self.index, sig.tp_price, sig.sl_price)
         self.capital -= margin
@@ -113,6 +119,15 @@ class SingleStrategyRunner(RunnerBase):
             return []
         events: list[TradeEvent] = []
         self._close(self.book.close(last.close, "end_of_data"), "end_of_data", last.timestamp, events, end_of_data=True)
+        return events
+
+    def force_close(self, candle: Candle, reason: str) -> list[TradeEvent]:
+        """Close the open position at `candle.close` from outside the step (portfolio cross-margin
+        liquidation): a market order (taker fee + slippage). Unlike the end-of-data close, it counts."""
+        if self.book.position is None:
+            return []
+        events: list[TradeEvent] = []
+        self._close(self.book.close(candle.close, reason), reason, candle.timestamp, events)
         return events
 
     def _strategy_state(self) -> dict[str, Any]:
