@@ -12,7 +12,9 @@ Shared capital rules the runners cannot see on their own are enforced here, thro
   (plus 1e-9 * C0: a full fixed-size grid lands exactly on the cap when C0 / n_assets >= 0.25 * C0);
 - portfolio kill switch: when equity has fallen >= `kill_drawdown_pct` % from its peak over the last
   `kill_window_hours` (snapshots with ts > now - window), every runner is frozen for `freeze_hours`:
-  the guard refuses every entry; exits, funding and the runners' own stops keep working;
+  the guard refuses every entry; exits, funding and the runners' own stops keep working. The freeze
+  lifts at the first candle at or after its end (an "unfreeze" event); if the drawdown over the window
+  is still >= the threshold at that candle's close, a new freeze starts there;
 - cross-margin liquidation: when equity < `maintenance_margin` * total open (entry) notional, every
   position is closed at its symbol's close through `runner.force_close` and the backtest ends.
 

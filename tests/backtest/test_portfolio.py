@@ -118,11 +118,13 @@ def test_one_asset_portfolio_reproduces_the_runner_driven_directly(btc_1h, strat
     config = RunnerConfig(f"{strategy}:{symbol}", symbol, initial_capital=C0, sizing="fixed",
                           fixed_allocation=RunnerConfig.portfolio_allocation(C0, 1, 0.25), hard_drawdown_pct=None)
     runner = make_runner(create_strategy(strategy), config)
-    runner.run(arrays.candles(symbol, "1h"))
+    rate = lambda ts: 0.0001  # noqa: E731 - charged at 00/08/16 UTC candles while a position is open
+    runner.run(arrays.candles(symbol, "1h"), funding=rate)
 
-    result = run_portfolio([f"{strategy}:{symbol}"], {symbol: arrays}, capital=C0)
+    result = run_portfolio([f"{strategy}:{symbol}"], {symbol: arrays}, capital=C0, funding={symbol: rate})
 
     assert len(runner.trades) > 10
+    assert any(t.funding != 0 for t in runner.trades)
     assert result.trades == tuple(runner.trades)
     assert result.final_equity == runner.capital
     assert result.guard_refusals == 0 and result.freezes == () and result.liquidations == ()
@@ -235,3 +237,12 @@ def test_save_writes_one_portfolio_backtests_row():
     assert row.final_equity == pytest.approx(result.final_equity)
     assert len(row.equity_curve) == len(result.snapshots)
     assert row.metrics["freeze_events"][0]["timestamp"] == T0 + 20 * H
+
+
+def test_snapshot_every_k_keeps_every_kth_timestamp_and_the_last():
+    candles = _crash_pair()  # 62 hourly candles
+
+    result = run_portfolio(["grid_atr:AAA/USDT", "grid_atr:BBB/USDT"], candles, capital=C0, params=KILL_PARAMS,
+                           snapshot_every=10)
+
+    assert [s.timestamp for s in result.snapshots] == [T0 + k * H for k in (0, 10, 20, 30, 40, 50, 60, 61)]
