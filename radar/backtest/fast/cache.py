@@ -1,0 +1,107 @@
+"""Indicator cache of one data window: each distinct SMA / ATR period is computed once, shared by every combo.
+
+The batch kernels of `radar.indicators.batch` replay the incremental indicators' operations, so the cached
+values equal what a GridStrategyRunner sees candle by candle bit-for-bit (checked on the BTC file by
+tests/backtest/test_fast_parity_grid_atr.py) — which is what makes exact trade parity possible.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from radar.errors import DataError
+from radar.indicators import batch
+from radar.models import CandleArrays
+
+_HOUR_MS = 3_600_000
+FUNDING_HOURS = (0, 8, 16)
+
+
+def funding_candles(timestamp: np.ndarray) -> np.ndarray:
+    """True where a candle opens at 00:00, 08:00 or 16:00 UTC (the runner's `is_funding_candle`)."""
+    ts = np.asarray(timestamp, dtype=np.int64)
+    hour = (ts // _HOUR_MS) % 24
+    return (ts % _HOUR_MS == 0) & np.isin(hour, FUNDING_HOURS)
+
+
+@dataclass(frozen=True, eq=False)
+class IndicatorCache:
+    """Candles of one window plus SMA/ATR tables: `sma[row]` is the SMA of `ma_periods[row]` (same for ATR)."""
+
+    timestamp: np.ndarray  # int64 ms
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+    ma_periods: tuple[int, ...]
+    atr_periods: tuple[int, ...]
+    sma: np.ndarray  # [len(ma_periods), n]
+    atr: np.ndarray  # [len(atr_periods), n]
+    funding_flag: np.ndarray  # bool per candle
+
+    def __len__(self) -> int:
+        return int(self.close.shape[0])
+
+    @property
+    def first_ts(self) -> int:
+        return int(self.timestamp[0])
+
+    @property
+    def last_ts(self) -> int:
+        return int(self.timestamp[-1])
+
+    def sma_row(self, period: int) -> int:
+        return _row(self.ma_periods, period, "SMA (ma_period)")
+
+    def atr_row(self, period: int) -> int:
+        return _row(self.atr_periods, period, "ATR (atr_period)")
+
+    @classmethod
+    def build(cls, candles: CandleArrays, ma_periods: Iterable[int], atr_periods: Iterable[int]) -> "IndicatorCache":
+        """Compute every distinct period once for this window of candles."""
+        ts = np.ascontiguousarray(candles.timestamp, dtype=np.int64)
+        cols = [np.ascontiguousarray(getattr(candles, f), dtype=np.float64) for f in ("open", "high", "low", "close", "volume")]
+        n = ts.shape[0]
+        if n == 0:
+            raise DataError("indicator cache: the candle window is empty")
+        if any(col.shape[0] != n for col in cols):
+            raise DataError("indicator cache: candle arrays have different lengths")
+        if n > 1 and not np.all(np.diff(ts) > 0):
+            bad = int(np.argmax(np.diff(ts) <= 0)) + 1
+            raise DataError(f"indicator cache: timestamps must increase strictly (row {bad}: {int(ts[bad])})")
+        for name, col in zip(("open", "high", "low", "close", "volume"), cols):
+            if not np.all(np.isfinite(col)):
+                raise DataError(f"indicator cache: {name} has a non-finite value at row {int(np.argmin(np.isfinite(col)))}")
+        o, h, l, c, v = cols
+        mas = tuple(sorted({_period(p, "ma_period") for p in ma_periods}))
+        atrs = tuple(sorted({_period(p, "atr_period") for p in atr_periods}))
+        sma_tab = np.empty((len(mas), n))
+        for r, p in enumerate(mas):
+            sma_tab[r] = batch.sma(c, p)
+        atr_tab = np.empty((len(atrs), n))
+        for r, p in enumerate(atrs):
+            atr_tab[r] = batch.atr(h, l, c, p)
+        return cls(ts, o, h, l, c, v, mas, atrs, sma_tab, atr_tab, funding_candles(ts))
+
+    @classmethod
+    def for_params(cls, candles: CandleArrays, params: np.ndarray) -> "IndicatorCache":
+        """A cache holding exactly the periods a params array (engine.PARAM_COLUMNS layout) needs."""
+        params = np.asarray(params, dtype=np.float64)
+        return cls.build(candles, params[:, 0].tolist(), params[:, 1].tolist())
+
+
+def _period(p: float, name: str) -> int:
+    if float(p) != int(p) or int(p) < 1:
+        raise ValueError(f"indicator cache: {name} must be an integer >= 1, got {p!r}")
+    return int(p)
+
+
+def _row(periods: tuple[int, ...], period: float, what: str) -> int:
+    shown = int(period) if float(period).is_integer() else float(period)
+    try:
+        return periods.index(shown)  # type: ignore[arg-type]
+    except ValueError:
+        raise KeyError(f"indicator cache has no {what} {shown} (cached: {list(periods)})") from None

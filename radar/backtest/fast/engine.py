@@ -1,0 +1,205 @@
+"""Python API of the fast grid_atr engine: a batch of combos in one numba call, or one combo with its trades.
+
+Params arrays have one row per combo and the columns PARAM_COLUMNS (the grid_atr parameter names of
+SPEC §6; `side` is a code: 1 long, -1 short, 2 long+short, -2 short+long, in `sides` order). The batch
+returns one row per combo laid out as BATCH_COLUMNS: the metrics of `radar.backtest.metrics` (same function,
+jitted) and a stop code (0 none, 1 kill switch, 2 hard drawdown stop).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel
+
+from radar.backtest.fast import grid_kernel as gk
+from radar.backtest.fast.cache import IndicatorCache
+from radar.backtest.metrics import METRIC_NAMES, Metrics, metric_row
+from radar.errors import StrategyError
+from radar.events import TradeResult
+from radar.positions.costs import CostModel
+from radar.strategies.params import GridAtrParams, parse_params
+
+PARAM_COLUMNS: tuple[str, ...] = (
+    "ma_period", "atr_period", "atr_multiplier_start", "atr_multiplier_step", "num_levels", "sl_percent",
+    "min_grid_spacing_pct", "min_profit_pct", "min_atr_pct", "cooldown_candles", "side", "leverage",
+)
+BATCH_COLUMNS: tuple[str, ...] = METRIC_NAMES + ("stop_code",)
+SIDE_CODES: dict[tuple[str, ...], int] = {("long",): 1, ("short",): -1, ("long", "short"): 2, ("short", "long"): -2}
+STOP_REASONS = {gk.STOP_NONE: "", gk.STOP_KILL_SWITCH: "kill_switch", gk.STOP_HARD_DRAWDOWN: "hard_drawdown"}
+REASONS = {gk.REASON_TP: "tp", gk.REASON_SL: "sl", gk.REASON_END: "end_of_data"}
+assert len(PARAM_COLUMNS) == gk.N_PARAMS
+
+
+@dataclass(frozen=True, slots=True)
+class FastRun:
+    """One combo's backtest: every trade (the end-of-data close last, flagged), per-candle equity
+    (capital + margin + unrealised PnL at the close; flat after a stop; the last value is the capital after the
+    end-of-data close), final capital, why it stopped ("" if it ran to the end) and its metrics."""
+
+    trades: tuple[TradeResult, ...]
+    equity: np.ndarray
+    capital: float
+    stop_reason: str
+    metrics: Metrics
+
+    def closed_trades(self) -> list[TradeResult]:
+        return [t for t in self.trades if not t.end_of_data]
+
+
+def params_row(params: GridAtrParams | Mapping[str, Any]) -> np.ndarray:
+    """One PARAM_COLUMNS row from validated grid_atr params (a mapping is validated; missing names take defaults)."""
+    p = params if isinstance(params, GridAtrParams) else parse_params("grid_atr", params)
+    assert isinstance(p, GridAtrParams)
+    values = [float(getattr(p, name)) for name in PARAM_COLUMNS if name != "side"]
+    values.insert(PARAM_COLUMNS.index("side"), float(SIDE_CODES[tuple(p.sides)]))
+    return np.array(values, dtype=np.float64)
+
+
+def params_array(combos: Iterable[GridAtrParams | Mapping[str, Any]]) -> np.ndarray:
+    """A [n_combos, len(PARAM_COLUMNS)] array from param dicts (e.g. `StrategyGrid.combos()`)."""
+    rows = [params_row(c) for c in combos]
+    if not rows:
+        return np.empty((0, len(PARAM_COLUMNS)))
+    return np.vstack(rows)
+
+
+def funding_per_candle(candle_ts: np.ndarray, rate_ts: np.ndarray | None = None, rates: np.ndarray | None = None,
+                       default: float = 0.0) -> np.ndarray:
+    """The funding rate in force at each candle: the last stored rate at or before it, else `default`."""
+    candle_ts = np.asarray(candle_ts, dtype=np.int64)
+    out = np.full(candle_ts.shape[0], float(default))
+    if rate_ts is None or rates is None or len(rate_ts) == 0:
+        return out
+    rate_ts = np.asarray(rate_ts, dtype=np.int64)
+    rates = np.asarray(rates, dtype=np.float64)
+    if rate_ts.shape != rates.shape:
+        raise ValueError("funding_per_candle: rate_ts and rates have different lengths")
+    order = np.argsort(rate_ts, kind="stable")
+    rate_ts, rates = rate_ts[order], rates[order]
+    idx = np.searchsorted(rate_ts, candle_ts, side="right") - 1
+    has = idx >= 0
+    out[has] = rates[idx[has]]
+    return out
+
+
+def _check_params(params: np.ndarray) -> np.ndarray:
+    arr = np.ascontiguousarray(params, dtype=np.float64)
+    if arr.ndim == 1:
+        arr = arr.reshape(1, -1)
+    if arr.ndim != 2 or arr.shape[1] != len(PARAM_COLUMNS):
+        raise StrategyError(f"grid_atr params array: expected shape (n_combos, {len(PARAM_COLUMNS)}) "
+                            f"with columns {', '.join(PARAM_COLUMNS)}, got {arr.shape}")
+    col = {name: arr[:, k] for k, name in enumerate(PARAM_COLUMNS)}
+    checks = [
+        ("all", ~np.isfinite(arr).all(axis=1), "must be finite"),
+        ("num_levels", (col["num_levels"] < 1) | (col["num_levels"] > 100) | (col["num_levels"] % 1 != 0),
+         "must be an integer in 1..100"),
+        ("cooldown_candles", (col["cooldown_candles"] < 0) | (col["cooldown_candles"] % 1 != 0), "must be an integer >= 0"),
+        ("side", ~np.isin(col["side"], list(SIDE_CODES.values())), "must be one of 1, -1, 2, -2"),
+        ("leverage", col["leverage"] <= 0, "must be > 0"),
+        ("sl_percent", (col["sl_percent"] <= 0) | (col["sl_percent"] >= 100), "must be in (0, 100)"),
+        ("atr_multiplier_start", col["atr_multiplier_start"] <= 0, "must be > 0"),
+    ]
+    for name, bad, why in checks:
+        if bad.any():
+            row = int(np.argmax(bad))
+            value = arr[row].tolist() if name == "all" else arr[row, PARAM_COLUMNS.index(name)]
+            raise StrategyError(f"grid_atr params array row {row}: {name} {why}, got {value}")
+    return arr
+
+
+def _funding(cache: IndicatorCache, funding_rates: np.ndarray | None, default: float) -> np.ndarray:
+    n = len(cache)
+    if funding_rates is None:
+        return np.full(n, float(default))
+    rates = np.asarray(funding_rates, dtype=np.float64)
+    if rates.shape != (n,):
+        raise ValueError(f"funding_rates: expected one rate per candle ({n}), got shape {rates.shape}")
+    return np.where(np.isnan(rates), float(default), rates)
+
+
+def _limits(max_margin_ratio: float, kill_switch_loss_pct: float, hard_drawdown_pct: float | None) -> tuple[float, float, float]:
+    # Same expressions as RunnerBase._after_exit so the thresholds round identically.
+    kill_frac = 1 - kill_switch_loss_pct / 100
+    hard = -1.0 if hard_drawdown_pct is None else hard_drawdown_pct / 100
+    return float(max_margin_ratio), float(kill_frac), float(hard)
+
+
+def run_grid_atr_batch(cache: IndicatorCache, params: np.ndarray, costs: CostModel = CostModel(),
+                       initial_capital: float = 10_000.0, *, funding_rates: np.ndarray | None = None,
+                       default_funding_rate: float = 0.0, max_margin_ratio: float = 0.70,
+                       kill_switch_loss_pct: float = 25.0, hard_drawdown_pct: float | None = 80.0,
+                       parallel: bool = False) -> np.ndarray:
+    """Backtest every combo (row of `params`, PARAM_COLUMNS) on the cache's window in one numba call.
+
+    Returns [n_combos, len(BATCH_COLUMNS)]. `funding_rates`: the rate in force per candle (NaN -> default);
+    `parallel` spreads combos over numba threads (prange), else one core.
+    """
+    arr = _check_params(params)
+    if initial_capital <= 0:
+        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
+    sma_rows = np.array([cache.sma_row(p) for p in arr[:, 0]], dtype=np.int64)
+    atr_rows = np.array([cache.atr_row(p) for p in arr[:, 1]], dtype=np.int64)
+    fund = _funding(cache, funding_rates, default_funding_rate)
+    mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
+    out = np.zeros((arr.shape[0], len(BATCH_COLUMNS)))
+    if arr.shape[0] == 0:
+        return out
+    kernel = gk.run_batch_parallel if parallel else gk.run_batch_serial
+    kernel(cache.open, cache.high, cache.low, cache.close, cache.timestamp, cache.sma, cache.atr, sma_rows, atr_rows,
+           arr, fund, cache.funding_flag, float(costs.taker_fee), float(costs.slippage), float(initial_capital),
+           mmr, kill_frac, hard, out)
+    return out
+
+
+def run_grid_atr_trades(cache: IndicatorCache, params: GridAtrParams | Mapping[str, Any] | np.ndarray,
+                        costs: CostModel = CostModel(), initial_capital: float = 10_000.0, *,
+                        funding_rates: np.ndarray | None = None, default_funding_rate: float = 0.0,
+                        max_margin_ratio: float = 0.70, kill_switch_loss_pct: float = 25.0,
+                        hard_drawdown_pct: float | None = 80.0, runner_id: str = "fast:grid_atr",
+                        symbol: str = "") -> FastRun:
+    """One combo with its trade list and equity curve (parity tests, reports)."""
+    row = _check_params(params if isinstance(params, np.ndarray) else params_row(params))[0]
+    if initial_capital <= 0:
+        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
+    n = len(cache)
+    sma = cache.sma[cache.sma_row(row[0])]
+    atr = cache.atr[cache.atr_row(row[1])]
+    fund = _funding(cache, funding_rates, default_funding_rate)
+    mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
+    buf = np.empty((gk.N_TRADE_FIELDS, gk.max_trades(n)))
+    equity = np.empty(n)
+    n_tr, capital, stop = gk.simulate_grid_atr(
+        cache.open, cache.high, cache.low, cache.close, cache.timestamp, sma, atr, fund, cache.funding_flag, row,
+        float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
+    trades = tuple(_trade(buf[:, k], k, runner_id, symbol) for k in range(n_tr))
+    counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)
+    metrics = Metrics.from_row(metric_row(buf[gk.T_NET], buf[gk.T_RETURN], buf[gk.T_FEES], buf[gk.T_FUNDING],
+                                          buf[gk.T_SLIPPAGE], buf[gk.T_ENTRY_TS], buf[gk.T_EXIT_TS], counted,
+                                          float(initial_capital), cache.first_ts, cache.last_ts, capital))
+    return FastRun(trades, equity, float(capital), STOP_REASONS[int(stop)], metrics)
+
+
+def _trade(col: np.ndarray, seq: int, runner_id: str, symbol: str) -> TradeResult:
+    return TradeResult(
+        runner_id=runner_id, strategy="grid_atr", symbol=symbol, side=int(col[gk.T_SIDE]),
+        entry_ts=int(col[gk.T_ENTRY_TS]), exit_ts=int(col[gk.T_EXIT_TS]), entry_price=float(col[gk.T_ENTRY_PRICE]),
+        exit_price=float(col[gk.T_EXIT_PRICE]), quantity=float(col[gk.T_QTY]), positions=int(col[gk.T_POSITIONS]),
+        gross=float(col[gk.T_GROSS]), fees=float(col[gk.T_FEES]), slippage=float(col[gk.T_SLIPPAGE]),
+        funding=float(col[gk.T_FUNDING]), net=float(col[gk.T_NET]), return_frac=float(col[gk.T_RETURN]),
+        reason=REASONS[int(col[gk.T_REASON])], end_of_data=bool(col[gk.T_END_OF_DATA]), seq=seq,
+    )
+
+
+def batch_metrics(rows: np.ndarray) -> list[Metrics]:
+    """Metrics objects from a batch result."""
+    return [Metrics.from_row(r) for r in np.asarray(rows)]
+
+
+__all__ = [
+    "BATCH_COLUMNS", "PARAM_COLUMNS", "SIDE_CODES", "FastRun", "batch_metrics", "funding_per_candle", "params_array",
+    "params_row", "run_grid_atr_batch", "run_grid_atr_trades",
+]
