@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from radar.errors import RadarError
 
 # Command modules, in the order they appear in `radar --help`.
-_COMMAND_MODULES = ("radar.cli.data_cmd", "radar.cli.config_cmd", "radar.cli.demo_cmd")
+_COMMAND_MODULES = ("radar.cli.data_cmd", "radar.cli.config_cmd", "radar.cli.demo_cmd", "radar.cli.backtest_cmd")
 
 
 def build_parser() -> argparse.ArgumentParser:
