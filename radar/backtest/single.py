@@ -27,6 +27,15 @@ Engine = Literal["fast", "runner"]
 FAST_STRATEGIES = frozenset({"grid_atr"})
 
 
+_MINUTE_MS = 60_000
+
+
+def settlement_minute(timestamps: np.ndarray) -> np.ndarray:
+    """Funding timestamps floored to the minute (see FundingSource.per_candle)."""
+    ts = np.asarray(timestamps, dtype=np.int64)
+    return ts - ts % _MINUTE_MS
+
+
 @dataclass(frozen=True, eq=False)
 class FundingSource:
     """Stored funding rates of a symbol (any span; each rate holds until the next) and the rate charged
@@ -37,10 +46,13 @@ class FundingSource:
     default_rate: float = 0.0
 
     def per_candle(self, candle_ts: np.ndarray) -> np.ndarray:
-        """The rate in force at each candle; NaN before the first stored rate (engines charge the default there)."""
+        """The rate in force at each candle; NaN before the first stored rate (engines charge the default there).
+
+        Exchanges stamp a settlement a few ms late (XRP: 00:00:00.017), so the stored times are floored to
+        the minute: otherwise the 00:00 funding candle would see the previous settlement's rate."""
         from radar.backtest.fast import funding_per_candle
 
-        return funding_per_candle(candle_ts, self.timestamps, self.rates, default=math.nan)
+        return funding_per_candle(candle_ts, settlement_minute(self.timestamps), self.rates, default=math.nan)
 
     def note(self, candle_ts: np.ndarray) -> str:
         """What the backtest charged, in one sentence for the user."""
@@ -198,4 +210,5 @@ def _run_runner(strategy_name: str, candles: CandleArrays, params: dict[str, Any
     return runner.trades, equity, runner.capital, runner.stop_reason, metrics
 
 
-__all__ = ["BacktestLimits", "BacktestResult", "Engine", "FundingSource", "resolve_params", "run_backtest"]
+__all__ = ["BacktestLimits", "BacktestResult", "Engine", "FundingSource", "resolve_params", "run_backtest",
+           "settlement_minute"]

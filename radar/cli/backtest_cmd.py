@@ -328,8 +328,12 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
         maintenance_margin=risk.liquidation.maintenance_margin_rate)
     row_id = save_portfolio_result(store.engine, result, args.name)
     no_funding = [s for s in symbols if s not in stored_funding]
-    funding_note = (f"no funding rates stored for {', '.join(no_funding)}: charged the default rate {default_rate:g} "
-                    f"per 8h (risk.yaml backtest.default_funding_rate)") if no_funding else "stored funding rates"
+    parts = [f"stored funding rates for {', '.join(stored_funding)} (the default rate {default_rate:g} per 8h "
+             f"before their first)"] if stored_funding else []
+    if no_funding:
+        parts.append(f"no funding rates stored for {', '.join(no_funding)}: charged the default rate {default_rate:g} "
+                     f"per 8h (risk.yaml backtest.default_funding_rate)")
+    funding_note = "; ".join(parts)
     m = result.metrics
     summary = {
         "id": row_id, "runners": list(result.runner_ids), "symbols": list(result.symbols),
@@ -382,7 +386,9 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
 
 def _funding_lookup(timestamps: np.ndarray, rates: np.ndarray, default: float):
     """ts -> the last stored rate at or before ts, else the default rate."""
-    ts_sorted = np.asarray(timestamps, dtype=np.int64)
+    from radar.backtest.single import settlement_minute
+
+    ts_sorted = settlement_minute(timestamps)
     values = np.asarray(rates, dtype=np.float64)
 
     def rate(ts: int) -> float:

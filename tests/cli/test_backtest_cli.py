@@ -94,6 +94,25 @@ def test_table_output_names_the_engine_and_the_funding(tmp_path):
     assert "Backtest grid_atr" in out and "net return" in out and "fast" in out and "no funding rates stored" in out
 
 
+def test_stored_funding_rates_are_charged_the_same_by_both_engines_and_named_in_the_notes(tmp_path):
+    xrp = "XRP/USDT:USDT"
+    radar("data", "import", str(SHARED_DATA / "XRP-USDT_1h_futures.csv"), "--symbol", xrp, env_dir=tmp_path)
+    radar("data", "import", str(SHARED_DATA / "XRP-USDT_8h_funding_rate.csv"), "--symbol", xrp, "--funding",
+          env_dir=tmp_path)
+    args = ("backtest", "--strategy", "grid_atr", "--symbol", xrp, "--param", "sides=long,short",
+            "--param", "atr_multiplier_start=1", "--json")
+    fast = json.loads(radar(*args, env_dir=tmp_path).stdout)
+    runner = json.loads(radar(*args, "--engine", "runner", env_dir=tmp_path).stdout)
+    # The first stored rate is stamped 2021-11-18 00:00:00.017 and applies from the 00:00 candle on; the
+    # file's 100 candles start 2021-11-17 01:00, so 23 of them (01:00 .. 23:00) have no rate yet.
+    assert fast["funding_note"].startswith("91 stored funding rates, in force at 77 of 100 candles")
+    assert fast["trades"] == runner["trades"] > 0 and fast["funding"] != 0
+    for key in ("funding", "net_return_pct", "final_capital", "max_drawdown_pct", "sharpe"):
+        assert fast[key] == pytest.approx(runner[key], rel=1e-9, abs=1e-12), key
+    pf = json.loads(radar("portfolio", "--strategies", "grid_atr", "--symbols", xrp, "--json", env_dir=tmp_path).stdout)
+    assert pf["funding_note"].startswith(f"stored funding rates for {xrp}")
+
+
 @pytest.mark.parametrize("args, message", [
     (["--strategy", "nope", "--csv", str(BTC)], "unknown strategy 'nope'"),
     (["--strategy", "grid_atr", "--csv", str(BTC), "--param", "bogus=1"], "bogus"),
