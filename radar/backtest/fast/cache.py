@@ -1,22 +1,46 @@
-"""Indicator cache of one data window: each distinct SMA / ATR period is computed once, shared by every combo.
+"""Indicator cache of one data window: each distinct SMA / ATR period (and higher-timeframe Supertrend) is
+computed once, shared by every combo.
 
 The batch kernels of `radar.indicators.batch` replay the incremental indicators' operations, so the cached
 values equal what a GridStrategyRunner sees candle by candle bit-for-bit (checked on the BTC file by
-tests/backtest/test_fast_parity_grid_atr.py) — which is what makes exact trade parity possible.
+tests/backtest/test_fast_parity_grid_atr.py) — which is what makes exact trade parity possible. The higher-
+timeframe Supertrend direction is built the batch way of `radar.indicators.multi_tf` (closed buckets only,
+aligned to the bucket END), which equals what the runner's IndicatorBank publishes candle by candle
+(tests/backtest/test_fast_parity_multi_tf.py).
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from radar.errors import DataError
 from radar.indicators import batch
-from radar.models import CandleArrays
+from radar.indicators.multi_tf import align_htf_to_ltf, resample_closed
+from radar.models import CandleArrays, timeframe_ms
+
+# (atr_period, multiplier, timeframe) of a higher-timeframe Supertrend
+SupertrendKey = tuple[int, float, str]
 
 _HOUR_MS = 3_600_000
 FUNDING_HOURS = (0, 8, 16)
+
+
+def htf_supertrend_direction(candles: CandleArrays, period: int, multiplier: float, htf: str,
+                             timeframe: str = "1h") -> np.ndarray:
+    """Per `timeframe` candle, the Supertrend(period, multiplier) direction (+1/-1, NaN while warming up) of
+    the last `htf` bucket CLOSED by the end of that candle: what `ctx.cur["<name>_dir"]` holds in a runner whose
+    spec has `htf=htf` (read index i-1 for `ctx.prev`)."""
+    ltf_ms, htf_ms = timeframe_ms(timeframe), timeframe_ms(htf)
+    ts = np.asarray(candles.timestamp, dtype=np.int64)
+    big = resample_closed(ts, candles.open, candles.high, candles.low, candles.close, candles.volume, ltf_ms, htf_ms)
+    if len(big.timestamp) == 0:
+        return np.full(ts.shape[0], np.nan)
+    _, direction = batch.supertrend(np.ascontiguousarray(big.high, dtype=np.float64),
+                                    np.ascontiguousarray(big.low, dtype=np.float64),
+                                    np.ascontiguousarray(big.close, dtype=np.float64), int(period), float(multiplier))
+    return align_htf_to_ltf(ts, big.timestamp, direction, htf_ms, ltf_ms)
 
 
 def funding_candles(timestamp: np.ndarray) -> np.ndarray:
@@ -41,6 +65,9 @@ class IndicatorCache:
     sma: np.ndarray  # [len(ma_periods), n]
     atr: np.ndarray  # [len(atr_periods), n]
     funding_flag: np.ndarray  # bool per candle
+    timeframe: str = "1h"
+    st_keys: tuple[SupertrendKey, ...] = ()
+    st_dir: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # [len(st_keys), n] aligned directions
 
     def __len__(self) -> int:
         return int(self.close.shape[0])
@@ -59,9 +86,19 @@ class IndicatorCache:
     def atr_row(self, period: int) -> int:
         return _row(self.atr_periods, period, "ATR (atr_period)")
 
+    def st_row(self, key: SupertrendKey) -> int:
+        k = _st_key(key)
+        try:
+            return self.st_keys.index(k)
+        except ValueError:
+            raise KeyError(f"indicator cache has no {k[2]} Supertrend({k[0]}, {k[1]:g}) "
+                           f"(cached: {list(self.st_keys)})") from None
+
     @classmethod
-    def build(cls, candles: CandleArrays, ma_periods: Iterable[int], atr_periods: Iterable[int]) -> "IndicatorCache":
-        """Compute every distinct period once for this window of candles."""
+    def build(cls, candles: CandleArrays, ma_periods: Iterable[int], atr_periods: Iterable[int],
+              supertrends: Iterable[SupertrendKey] = (), timeframe: str = "1h") -> "IndicatorCache":
+        """Compute every distinct period once for this window of `timeframe` candles; `supertrends` are
+        (atr_period, multiplier, higher timeframe) directions aligned with no look-ahead."""
         ts = np.ascontiguousarray(candles.timestamp, dtype=np.int64)
         cols = [np.ascontiguousarray(getattr(candles, f), dtype=np.float64) for f in ("open", "high", "low", "close", "volume")]
         n = ts.shape[0]
@@ -84,7 +121,11 @@ class IndicatorCache:
         atr_tab = np.empty((len(atrs), n))
         for r, p in enumerate(atrs):
             atr_tab[r] = batch.atr(h, l, c, p)
-        return cls(ts, o, h, l, c, v, mas, atrs, sma_tab, atr_tab, funding_candles(ts))
+        sts = tuple(sorted({_st_key(k) for k in supertrends}))
+        st_tab = np.empty((len(sts), n))
+        for r, (period, mult, htf) in enumerate(sts):
+            st_tab[r] = htf_supertrend_direction(candles, period, mult, htf, timeframe)
+        return cls(ts, o, h, l, c, v, mas, atrs, sma_tab, atr_tab, funding_candles(ts), timeframe, sts, st_tab)
 
     @classmethod
     def for_params(cls, candles: CandleArrays, params: np.ndarray) -> "IndicatorCache":
@@ -97,6 +138,12 @@ def _period(p: float, name: str) -> int:
     if float(p) != int(p) or int(p) < 1:
         raise ValueError(f"indicator cache: {name} must be an integer >= 1, got {p!r}")
     return int(p)
+
+
+def _st_key(key: SupertrendKey) -> SupertrendKey:
+    period, mult, htf = key
+    timeframe_ms(str(htf))  # an unknown timeframe fails here, naming it
+    return _period(period, "st_atr_period"), float(mult), str(htf)
 
 
 def _row(periods: tuple[int, ...], period: float, what: str) -> int:

@@ -1,13 +1,16 @@
-"""Python API of the fast grid_atr engine: a batch of combos in one numba call, or one combo with its trades.
+"""Python API of the fast grid engine: a batch of combos in one numba call, or one combo with its trades.
 
 Params arrays have one row per combo and the columns PARAM_COLUMNS (the grid_atr parameter names of
 SPEC §6; `side` is a code: 1 long, -1 short, 2 long+short, -2 short+long, in `sides` order). The batch
 returns one row per combo laid out as BATCH_COLUMNS: the metrics of `radar.backtest.metrics` (same function,
 jitted) and a stop code (0 none, 1 kill switch, 2 hard drawdown stop).
+
+grid_atr has the array API below (run_grid_atr_batch / run_grid_atr_trades); every grid-family strategy
+(grid_family.py) goes through run_level_batch / run_level_trades, the same kernel.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +19,7 @@ from pydantic import BaseModel
 
 from radar.backtest.fast import grid_kernel as gk
 from radar.backtest.fast.cache import IndicatorCache
+from radar.backtest.fast.levels import ComboPlan, LevelRule, level_groups, level_matrix
 from radar.backtest.metrics import METRIC_NAMES, Metrics, metric_row
 from radar.errors import StrategyError
 from radar.events import TradeResult
@@ -29,7 +33,7 @@ PARAM_COLUMNS: tuple[str, ...] = (
 BATCH_COLUMNS: tuple[str, ...] = METRIC_NAMES + ("stop_code",)
 SIDE_CODES: dict[tuple[str, ...], int] = {("long",): 1, ("short",): -1, ("long", "short"): 2, ("short", "long"): -2}
 STOP_REASONS = {gk.STOP_NONE: "", gk.STOP_KILL_SWITCH: "kill_switch", gk.STOP_HARD_DRAWDOWN: "hard_drawdown"}
-REASONS = {gk.REASON_TP: "tp", gk.REASON_SL: "sl", gk.REASON_END: "end_of_data"}
+REASONS = {gk.REASON_TP: "tp", gk.REASON_SL: "sl", gk.REASON_END: "end_of_data", gk.REASON_FLIP: "flip"}
 assert len(PARAM_COLUMNS) == gk.N_PARAMS
 
 
@@ -128,6 +132,93 @@ def _limits(max_margin_ratio: float, kill_switch_loss_pct: float, hard_drawdown_
     return float(max_margin_ratio), float(kill_frac), float(hard)
 
 
+def _atr_array_plans(arr: np.ndarray) -> tuple[list[LevelRule], np.ndarray, np.ndarray]:
+    """Level rules / group index / rules rows of a checked grid_atr params array (no pydantic per row)."""
+    key_cols = [gk.P_MA, gk.P_ATR, gk.P_START, gk.P_STEP, gk.P_LEVELS, gk.P_SPACING, gk.P_SIDE]
+    index: dict[tuple[float, ...], int] = {}
+    group_of = np.array([index.setdefault(tuple(key), len(index)) for key in arr[:, key_cols].tolist()],
+                        dtype=np.int64)
+    sides_of = {code: tuple(1 if s == "long" else -1 for s in sides) for sides, code in SIDE_CODES.items()}
+    rules_list = []
+    for ma, atr_p, start, step, nl, spacing, code in index:
+        signs = sides_of[int(code)]
+        nl = int(nl)
+        rules_list.append(LevelRule(
+            gk.KIND_ATR, int(ma), int(atr_p), None, float(spacing),
+            tuple(start + k * step for _ in signs for k in range(nl)), tuple(s for s in signs for _ in range(nl))))
+    rules = np.zeros((arr.shape[0], gk.N_RULES))
+    rules[:, gk.R_SLOTS] = arr[:, gk.P_LEVELS]
+    rules[:, gk.R_SL] = arr[:, gk.P_SL]
+    rules[:, gk.R_MIN_PROFIT] = arr[:, gk.P_MIN_PROFIT]
+    rules[:, gk.R_MIN_ATR] = arr[:, gk.P_MIN_ATR]
+    rules[:, gk.R_COOLDOWN] = arr[:, gk.P_COOLDOWN]
+    rules[:, gk.R_LEVERAGE] = arr[:, gk.P_LEVERAGE]
+    return rules_list, group_of, rules
+
+
+def run_level_batch(cache: IndicatorCache, level_rules: Sequence[LevelRule], group_of: np.ndarray,
+                    rules: np.ndarray, costs: CostModel = CostModel(), initial_capital: float = 10_000.0, *,
+                    funding_rates: np.ndarray | None = None, default_funding_rate: float = 0.0,
+                    max_margin_ratio: float = 0.70, kill_switch_loss_pct: float = 25.0,
+                    hard_drawdown_pct: float | None = 80.0, parallel: bool = False) -> np.ndarray:
+    """The grid-family batch: combo j uses level rule `level_rules[group_of[j]]` and the R_* row `rules[j]`;
+    each distinct level matrix is built once. Returns [n_combos, len(BATCH_COLUMNS)]."""
+    if initial_capital <= 0:
+        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
+    rules = np.ascontiguousarray(rules, dtype=np.float64).reshape(-1, gk.N_RULES)
+    out = np.zeros((rules.shape[0], len(BATCH_COLUMNS)))
+    if rules.shape[0] == 0:
+        return out
+    lg = level_groups(cache, level_rules, group_of)
+    fund = _funding(cache, funding_rates, default_funding_rate)
+    mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
+    st_dir = cache.st_dir if cache.st_dir.shape[0] else np.empty((0, len(cache)))
+    kernel = gk.run_batch_parallel if parallel else gk.run_batch_serial
+    kernel(cache.open, cache.high, cache.low, cache.close, cache.timestamp, cache.sma, _table(cache.atr, len(cache)),
+           _table(st_dir, len(cache)), lg.groups, lg.spacing, lg.coef, lg.side, lg.start, lg.order, rules, fund,
+           cache.funding_flag, float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac,
+           hard, out)
+    return out
+
+
+def _table(tab: np.ndarray, n: int) -> np.ndarray:
+    # One array type for the kernel whatever the cache holds (an empty table is (0, n), C-contiguous).
+    return np.ascontiguousarray(tab, dtype=np.float64).reshape(-1, n)
+
+
+def run_level_trades(cache: IndicatorCache, combo: ComboPlan, costs: CostModel = CostModel(),
+                     initial_capital: float = 10_000.0, *, funding_rates: np.ndarray | None = None,
+                     default_funding_rate: float = 0.0, max_margin_ratio: float = 0.70,
+                     kill_switch_loss_pct: float = 25.0, hard_drawdown_pct: float | None = 80.0,
+                     strategy: str = "grid_atr", runner_id: str = "", symbol: str = "") -> FastRun:
+    """One grid-family combo with its trade list and equity curve (parity tests, reports)."""
+    if initial_capital <= 0:
+        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
+    n = len(cache)
+    lm = level_matrix(cache, combo.level)
+    rule = combo.level
+    sma = cache.sma[cache.sma_row(rule.ma_period)]
+    missing = np.full(n, np.nan)
+    atr = missing if rule.atr_period is None else cache.atr[cache.atr_row(rule.atr_period)]
+    direction = missing if rule.supertrend is None else cache.st_dir[cache.st_row(rule.supertrend)]
+    fund = _funding(cache, funding_rates, default_funding_rate)
+    mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
+    buf = np.empty((gk.N_TRADE_FIELDS, gk.max_trades(n)))
+    equity = np.empty(n)
+    n_tr, capital, stop = gk.simulate_grid(
+        cache.open, cache.high, cache.low, cache.close, cache.timestamp, rule.kind, sma, atr, direction,
+        float(rule.spacing), np.array(rule.coef, dtype=np.float64), lm.col_side, lm.levels, lm.ready,
+        np.array([n], dtype=np.int64), np.array(combo.rules, dtype=np.float64), fund, cache.funding_flag,
+        float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
+    rid = runner_id or f"fast:{strategy}"
+    trades = tuple(_trade(buf[:, k], k, rid, symbol, strategy) for k in range(n_tr))
+    counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)
+    metrics = Metrics.from_row(metric_row(buf[gk.T_NET], buf[gk.T_RETURN], buf[gk.T_FEES], buf[gk.T_FUNDING],
+                                          buf[gk.T_SLIPPAGE], buf[gk.T_ENTRY_TS], buf[gk.T_EXIT_TS], counted,
+                                          float(initial_capital), cache.first_ts, cache.last_ts, capital))
+    return FastRun(trades, equity, float(capital), STOP_REASONS[int(stop)], metrics)
+
+
 def run_grid_atr_batch(cache: IndicatorCache, params: np.ndarray, costs: CostModel = CostModel(),
                        initial_capital: float = 10_000.0, *, funding_rates: np.ndarray | None = None,
                        default_funding_rate: float = 0.0, max_margin_ratio: float = 0.70,
@@ -136,23 +227,18 @@ def run_grid_atr_batch(cache: IndicatorCache, params: np.ndarray, costs: CostMod
     """Backtest every combo (row of `params`, PARAM_COLUMNS) on the cache's window in one numba call.
 
     Returns [n_combos, len(BATCH_COLUMNS)]. `funding_rates`: the rate in force per candle (NaN -> default);
-    `parallel` spreads combos over numba threads (prange), else one core.
+    `parallel` spreads level groups (combos sharing SMA/ATR/levels) over numba threads (prange), else one core.
     """
     arr = _check_params(params)
-    if initial_capital <= 0:
-        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
-    sma_rows = np.array([cache.sma_row(p) for p in arr[:, 0]], dtype=np.int64)
-    atr_rows = np.array([cache.atr_row(p) for p in arr[:, 1]], dtype=np.int64)
-    fund = _funding(cache, funding_rates, default_funding_rate)
-    mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
-    out = np.zeros((arr.shape[0], len(BATCH_COLUMNS)))
     if arr.shape[0] == 0:
-        return out
-    kernel = gk.run_batch_parallel if parallel else gk.run_batch_serial
-    kernel(cache.open, cache.high, cache.low, cache.close, cache.timestamp, cache.sma, cache.atr, sma_rows, atr_rows,
-           arr, fund, cache.funding_flag, float(costs.taker_fee), float(costs.slippage), float(initial_capital),
-           mmr, kill_frac, hard, out)
-    return out
+        if initial_capital <= 0:
+            raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
+        return np.zeros((0, len(BATCH_COLUMNS)))
+    level_rules, group_of, rules = _atr_array_plans(arr)
+    return run_level_batch(cache, level_rules, group_of, rules, costs, initial_capital, funding_rates=funding_rates,
+                           default_funding_rate=default_funding_rate, max_margin_ratio=max_margin_ratio,
+                           kill_switch_loss_pct=kill_switch_loss_pct, hard_drawdown_pct=hard_drawdown_pct,
+                           parallel=parallel)
 
 
 def run_grid_atr_trades(cache: IndicatorCache, params: GridAtrParams | Mapping[str, Any] | np.ndarray,
@@ -162,30 +248,18 @@ def run_grid_atr_trades(cache: IndicatorCache, params: GridAtrParams | Mapping[s
                         hard_drawdown_pct: float | None = 80.0, runner_id: str = "fast:grid_atr",
                         symbol: str = "") -> FastRun:
     """One combo with its trade list and equity curve (parity tests, reports)."""
-    row = _check_params(params if isinstance(params, np.ndarray) else params_row(params))[0]
-    if initial_capital <= 0:
-        raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
-    n = len(cache)
-    sma = cache.sma[cache.sma_row(row[0])]
-    atr = cache.atr[cache.atr_row(row[1])]
-    fund = _funding(cache, funding_rates, default_funding_rate)
-    mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
-    buf = np.empty((gk.N_TRADE_FIELDS, gk.max_trades(n)))
-    equity = np.empty(n)
-    n_tr, capital, stop = gk.simulate_grid_atr(
-        cache.open, cache.high, cache.low, cache.close, cache.timestamp, sma, atr, fund, cache.funding_flag, row,
-        float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
-    trades = tuple(_trade(buf[:, k], k, runner_id, symbol) for k in range(n_tr))
-    counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)
-    metrics = Metrics.from_row(metric_row(buf[gk.T_NET], buf[gk.T_RETURN], buf[gk.T_FEES], buf[gk.T_FUNDING],
-                                          buf[gk.T_SLIPPAGE], buf[gk.T_ENTRY_TS], buf[gk.T_EXIT_TS], counted,
-                                          float(initial_capital), cache.first_ts, cache.last_ts, capital))
-    return FastRun(trades, equity, float(capital), STOP_REASONS[int(stop)], metrics)
+    row = _check_params(params if isinstance(params, np.ndarray) else params_row(params))[:1]
+    level_rules, _, rules = _atr_array_plans(row)
+    return run_level_trades(cache, ComboPlan(level_rules[0], tuple(rules[0].tolist())), costs, initial_capital,
+                            funding_rates=funding_rates, default_funding_rate=default_funding_rate,
+                            max_margin_ratio=max_margin_ratio, kill_switch_loss_pct=kill_switch_loss_pct,
+                            hard_drawdown_pct=hard_drawdown_pct, strategy="grid_atr", runner_id=runner_id,
+                            symbol=symbol)
 
 
-def _trade(col: np.ndarray, seq: int, runner_id: str, symbol: str) -> TradeResult:
+def _trade(col: np.ndarray, seq: int, runner_id: str, symbol: str, strategy: str = "grid_atr") -> TradeResult:
     return TradeResult(
-        runner_id=runner_id, strategy="grid_atr", symbol=symbol, side=int(col[gk.T_SIDE]),
+        runner_id=runner_id, strategy=strategy, symbol=symbol, side=int(col[gk.T_SIDE]),
         entry_ts=int(col[gk.T_ENTRY_TS]), exit_ts=int(col[gk.T_EXIT_TS]), entry_price=float(col[gk.T_ENTRY_PRICE]),
         exit_price=float(col[gk.T_EXIT_PRICE]), quantity=float(col[gk.T_QTY]), positions=int(col[gk.T_POSITIONS]),
         gross=float(col[gk.T_GROSS]), fees=float(col[gk.T_FEES]), slippage=float(col[gk.T_SLIPPAGE]),
@@ -201,5 +275,5 @@ def batch_metrics(rows: np.ndarray) -> list[Metrics]:
 
 __all__ = [
     "BATCH_COLUMNS", "PARAM_COLUMNS", "SIDE_CODES", "FastRun", "batch_metrics", "funding_per_candle", "params_array",
-    "params_row", "run_grid_atr_batch", "run_grid_atr_trades",
+    "params_row", "run_grid_atr_batch", "run_grid_atr_trades", "run_level_batch", "run_level_trades",
 ]
