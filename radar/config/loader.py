@@ -235,11 +235,18 @@ def load_one(kind: str, path: str | Path) -> Any:
 
 
 def resolve_config_dir(config_dir: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
-    """The argument, else $RADAR_CONFIG_DIR, else ./config."""
+    """The argument, else $RADAR_CONFIG_DIR, else ./config, else the defaults shipped with the project
+    (so `radar` works from any directory, as `ray job submit` workers and cron jobs run it)."""
     if config_dir is not None and str(config_dir) != "":
         return Path(config_dir)
     from_env = (os.environ if env is None else env).get(CONFIG_DIR_ENV, "")
-    return Path(from_env) if from_env else Path("config")
+    if from_env:
+        return Path(from_env)
+    local = Path("config")
+    if local.is_dir():
+        return local
+    shipped = Path(__file__).resolve().parents[2] / "config"
+    return shipped if shipped.is_dir() else local
 
 
 def _check_cross_file(config_dir: Path, strategies: dict[str, StrategyConfig], assets: dict[str, AssetConfig],

@@ -75,3 +75,12 @@ def test_config_check_reports_the_shipped_grid_and_fails_on_a_bad_file(tmp_path)
     proc = radar("--config", str(bad), "config", "check", env_dir=tmp_path, check=False)
     assert proc.returncode == 2 and "risk.yaml: bogus_key: unknown key" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_config_falls_back_to_the_shipped_defaults_outside_the_repo(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "RADAR_CONFIG_DIR")}
+    env["RADAR_DATA_DIR"] = str(tmp_path)
+    proc = subprocess.run([sys.executable, "-m", "radar", "config", "check", "--json"], capture_output=True, text=True,
+                          env=env, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert Path(json.loads(proc.stdout)["config_dir"]).resolve() == (Path(__file__).resolve().parents[2] / "config")
