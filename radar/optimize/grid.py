@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -158,7 +159,7 @@ def expand_grid(grid: StrategyGrid, symbol: str | None = None,
             n_dup += 1
             continue
         seen.add(p)
-        combos.append(combo)
+        combos.append(MappingProxyType(combo))  # read-only: the grid is a value
         params.append(p)
     where = strategy if symbol is None else f"{strategy} {symbol}"
     if not combos:

@@ -127,3 +127,10 @@ def test_full_structured_array_keeps_tuples_as_objects() -> None:
     assert arr["sides"][0] == ("long",)
     assert arr["leverage"].tolist() == [6, 6]
     assert arr["num_levels"].tolist() == [2, 3]
+
+
+def test_combos_are_read_only() -> None:
+    result = expand_grid(_grid("grid_atr", {"num_levels": [2, 3]}))
+
+    with pytest.raises(TypeError):
+        result.combos[0]["num_levels"] = 9  # type: ignore[index]
