@@ -12,7 +12,7 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from radar.backtest.fast import IndicatorCache
+from radar.backtest.fast import IndicatorCache, params_array, run_grid_atr_batch
 from radar.backtest.fast.engine import BATCH_COLUMNS
 from radar.backtest.fast.grid_family import cache_for, run_grid_batch, run_grid_trades
 from radar.backtest.metrics import Metrics, compute_metrics
@@ -198,3 +198,16 @@ def test_bad_combo_is_rejected_naming_its_index():
 def test_unsupported_strategy_is_rejected():
     with pytest.raises(StrategyError, match="bollinger_mr.*not supported"):
         cache_for("bollinger_mr", btc(), [{}])
+
+
+def test_grid_atr_through_the_family_api_equals_its_array_api():
+    # Two front doors, one kernel: validated dicts (level rules grouped by value) vs the PARAM_COLUMNS array.
+    grid = load_one("param_grids", REPO_ROOT / "config" / "param_grids.yaml")["grid_atr"]
+    combos = [dict(c, leverage=2, sides=["short", "long"] if k % 3 == 0 else ["long"])
+              for k, c in enumerate(list(grid.combos())[::150])]
+    cache = cache_for("grid_atr", btc(), combos)
+    family = run_grid_batch("grid_atr", cache, combos, **NO_STOPS)
+    array = run_grid_atr_batch(cache, params_array(combos), **NO_STOPS)
+    assert family.shape == (len(combos), len(BATCH_COLUMNS)) and len(combos) > 25
+    assert (family[:, BATCH_COLUMNS.index("n_trades")] > 50).all()
+    assert np.array_equal(family, array, equal_nan=True)

@@ -143,6 +143,8 @@ def _period(p: float, name: str) -> int:
 def _st_key(key: SupertrendKey) -> SupertrendKey:
     period, mult, htf = key
     timeframe_ms(str(htf))  # an unknown timeframe fails here, naming it
+    if not float(mult) > 0:
+        raise ValueError(f"indicator cache: st_atr_multiplier must be > 0, got {mult!r}")
     return _period(period, "st_atr_period"), float(mult), str(htf)
 
 

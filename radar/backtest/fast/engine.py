@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel
 
 from radar.backtest.fast import grid_kernel as gk
 from radar.backtest.fast.cache import IndicatorCache
