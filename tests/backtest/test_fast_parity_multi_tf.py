@@ -17,6 +17,7 @@ from radar.backtest.fast.grid_family import cache_for, run_grid_batch, run_grid_
 from radar.backtest.metrics import Metrics, compute_metrics
 from radar.config import load_one
 from radar.data.csv_io import read_candle_csv
+from radar.errors import DataError
 from radar.models import CandleArrays
 from radar.runners import RunnerConfig, make_runner
 from radar.runners.indicator_bank import IndicatorBank
@@ -226,3 +227,11 @@ def test_batch_rows_equal_the_runner_metrics_and_parallel_equals_serial():
         for name, value in ref.to_dict().items():
             assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (k, name)
         assert row[BATCH_COLUMNS.index("stop_code")] == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+
+
+def test_cache_refuses_candles_shorter_than_the_timeframe_its_supertrend_is_aligned_with():
+    arr = btc()
+    quarter = CandleArrays(arr.timestamp[0] + (arr.timestamp - arr.timestamp[0]) // 4, arr.open, arr.high, arr.low,
+                           arr.close, arr.volume)  # the same rows, 15 minutes apart
+    with pytest.raises(DataError, match="900000 ms apart.*'1h'"):
+        cache_for(STRATEGY, quarter, [{}])

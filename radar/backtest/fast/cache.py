@@ -122,6 +122,10 @@ class IndicatorCache:
         for r, p in enumerate(atrs):
             atr_tab[r] = batch.atr(h, l, c, p)
         sts = tuple(sorted({_st_key(k) for k in supertrends}))
+        if sts and n > 1 and int(np.diff(ts).min()) < timeframe_ms(timeframe):
+            # higher-tf buckets are closed by the candle length: candles shorter than `timeframe` would look ahead
+            raise DataError(f"indicator cache: candles are {int(np.diff(ts).min())} ms apart, shorter than the "
+                            f"timeframe {timeframe!r} the higher-timeframe Supertrend is aligned with")
         st_tab = np.empty((len(sts), n))
         for r, (period, mult, htf) in enumerate(sts):
             st_tab[r] = htf_supertrend_direction(candles, period, mult, htf, timeframe)
