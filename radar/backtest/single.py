@@ -1,9 +1,9 @@
 """One strategy on one symbol: the backtest behind `radar backtest`.
 
-Two engines give the same numbers for grid_atr (tests/cli/test_backtest_cli.py checks it to 1e-9):
-the numba kernel (`radar.backtest.fast`, grid_atr only) and the production runner, which serves every
-other strategy. `engine="fast"` means "fast when there is one", so asking for it on another strategy
-falls back to the runner; the result says which engine ran.
+Two engines give the same numbers (tests/backtest/test_backtest_engines.py checks every fast strategy to
+1e-9): the numba kernels (`radar.backtest.fast.dispatch`) and the production runner, which also serves
+strategies without a kernel. `engine="fast"` means "fast when there is one", so asking for it on another
+strategy falls back to the runner; the result says which engine ran.
 """
 from __future__ import annotations
 
@@ -24,7 +24,6 @@ from radar.strategies.params import parse_params
 from radar.strategies.registry import create_strategy, strategy_class
 
 Engine = Literal["fast", "runner"]
-FAST_STRATEGIES = frozenset({"grid_atr"})
 
 
 _MINUTE_MS = 60_000
@@ -151,9 +150,11 @@ def run_backtest(strategy_name: str, candles: CandleArrays, params: Mapping[str,
     resolved = resolve_params(strategy_name, params, leverage)
     funding = funding or FundingSource()
     rates = funding.per_candle(candles.timestamp)
-    if engine == "fast" and strategy_name in FAST_STRATEGIES:
-        trades, equity, final, stop, metrics = _run_fast(candles, resolved, capital, costs, funding, rates, limits,
-                                                         symbol)
+    from radar.backtest.fast.dispatch import supports
+
+    if engine == "fast" and supports(strategy_name):
+        trades, equity, final, stop, metrics = _run_fast(strategy_name, candles, resolved, capital, costs, funding,
+                                                         rates, limits, symbol)
         used: Engine = "fast"
     else:
         trades, equity, final, stop, metrics = _run_runner(strategy_name, candles, resolved, capital, costs, funding,
@@ -168,15 +169,14 @@ def run_backtest(strategy_name: str, candles: CandleArrays, params: Mapping[str,
     )
 
 
-def _run_fast(candles: CandleArrays, params: dict[str, Any], capital: float, costs: CostModel,
+def _run_fast(strategy_name: str, candles: CandleArrays, params: dict[str, Any], capital: float, costs: CostModel,
               funding: FundingSource, rates: np.ndarray, limits: BacktestLimits, symbol: str):
-    from radar.backtest.fast import IndicatorCache, run_grid_atr_trades
+    from radar.backtest.fast.dispatch import EngineSettings, prepare, run_trades
 
-    cache = IndicatorCache.build(candles, [params["ma_period"]], [params["atr_period"]])
-    run = run_grid_atr_trades(
-        cache, params, costs, capital, funding_rates=rates, default_funding_rate=funding.default_rate,
-        max_margin_ratio=limits.max_margin_ratio, kill_switch_loss_pct=limits.kill_switch_loss_pct,
-        hard_drawdown_pct=limits.hard_drawdown_pct, runner_id=f"grid_atr:{symbol}", symbol=symbol)
+    settings = EngineSettings(costs, capital, funding.default_rate, limits.max_margin_ratio,
+                              limits.kill_switch_loss_pct, limits.hard_drawdown_pct)
+    cache = prepare(strategy_name, candles, [params])
+    run = run_trades(strategy_name, cache, params, settings, funding_rates=rates, symbol=symbol)
     return run.trades, np.asarray(run.equity, dtype=np.float64).copy(), run.capital, run.stop_reason, run.metrics
 
 
