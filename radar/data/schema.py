@@ -19,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -190,6 +191,23 @@ class WfoComboResultRow(Base):
     n_windows: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     n_trades: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class WfoWindowMetricsRow(Base):
+    """Metrics of every combo on one window of a sweep, saved as soon as the window completes: what a
+    re-run with the same job id resumes from. `data` is a float64 array [n_combos, len(columns)]."""
+
+    __tablename__ = "wfo_window_metrics"
+    __table_args__ = (UniqueConstraint("job_id", "symbol", "window", "phase", name="uq_wfo_window"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(ForeignKey("optimization_jobs.id", ondelete="CASCADE"), nullable=False, index=True)
+    symbol: Mapped[str] = mapped_column(String(64), nullable=False)
+    window: Mapped[int] = mapped_column(Integer, nullable=False)
+    phase: Mapped[str] = mapped_column(String(8), nullable=False)
+    n_combos: Mapped[int] = mapped_column(Integer, nullable=False)
+    columns: Mapped[list[str]] = mapped_column(JSON, nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
 
 
 class PortfolioBacktestRow(Base):
