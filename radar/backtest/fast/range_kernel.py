@@ -1,0 +1,327 @@
+"""numba simulation of grid_range_atr (SPEC §5, `exit_mode = "per_position"`): a second implementation of
+GridStrategyRunner + GridRangeATR, kept equal to them by tests/backtest/test_fast_parity_range.py.
+
+What differs from the grid family of grid_kernel.py, and why it has its own loop:
+- LONG and SHORT levels rest at once (column j: SMA(i-1) - coef[j] * ATR(i-1) * atr_spacing, coef = side*(k+1));
+- every position exits on its own (TP = SMA of candle i, or for tp_mode fixed_center the SMA its grid was built
+  around = SMA(entry candle - 1); SL = entry * (1 - side * sl% / 100)) and is its own trade (positions = 1);
+- after EACH exit the kill switch / hard drawdown look at capital + the margin still locked in the other open
+  positions (RunnerBase._after_exit), and a later exit on the same candle may overwrite the stop reason;
+- the end-of-data close is one trade over all legs, possibly of both sides (side of the first leg).
+
+The open positions are kept in the runner's book order (fill order, closed ones removed in place), because every
+sum below (used margin, end-of-data totals) must add in the runner's order to round identically. Every formula
+repeats the runner's floating-point operations in the same order; change one side only together with the other.
+
+Layouts: combo row C_* below (batch); trade buffer `trades[field, k]` with grid_kernel's T_* fields, grown on
+demand (a per-position grid can close up to 2*num_levels trades per candle).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from radar.backtest.fast.grid_kernel import (
+    N_TRADE_FIELDS, REASON_END, REASON_SL, REASON_TP, STOP_HARD_DRAWDOWN, STOP_KILL_SWITCH, T_CAPITAL_AFTER,
+    T_END_OF_DATA, T_ENTRY_PRICE, T_ENTRY_TS, T_EXIT_PRICE, T_EXIT_TS, T_FEES, T_FUNDING, T_GROSS, T_NET,
+    T_POSITIONS, T_QTY, T_REASON, T_RETURN, T_SIDE, T_SLIPPAGE,
+)
+from radar.backtest.metrics import N_METRICS, metric_row
+
+# combo row: SMA table row, ATR table row, atr_spacing, num_levels, sl_percent, fixed_center (0/1),
+# sides code (1 long, -1 short, 2 long+short, -2 short+long, in `sides` order), leverage
+C_SMA, C_ATR, C_SPACING, C_LEVELS, C_SL, C_FIXED, C_SIDES, C_LEVERAGE = range(8)
+N_COMBO = 8
+
+_metric_row = njit(cache=True)(metric_row)
+
+
+@njit(cache=True)
+def initial_trade_slots(n_candles: int) -> int:
+    # a first guess; simulate_range grows the buffer when a run closes more trades
+    return n_candles // 2 + 2
+
+
+@njit(cache=True)
+def columns(num_levels: int, sides_code: int) -> tuple[np.ndarray, np.ndarray]:
+    """(coef, col_side) of the level columns in GridRangeATR.compute_grid order: for each side in `sides`
+    order, k = 0..N-1 with coef = side * (k+1) (an exact integer, so coef * atr * spacing rounds like the
+    strategy's `side * (k + 1) * atr * atr_spacing`)."""
+    if sides_code == 1 or sides_code == -1:
+        n_sides = 1
+    else:
+        n_sides = 2
+    first = 1 if sides_code > 0 else -1
+    nc = num_levels * n_sides
+    coef = np.empty(nc)
+    col_side = np.empty(nc, dtype=np.int64)
+    for s_i in range(n_sides):
+        s = first if s_i == 0 else -first
+        for k in range(num_levels):
+            coef[s_i * num_levels + k] = s * (k + 1)
+            col_side[s_i * num_levels + k] = s
+    return coef, col_side
+
+
+@njit(cache=True)
+def _grow(trades: np.ndarray, k: int) -> np.ndarray:
+    if k < trades.shape[1]:
+        return trades
+    bigger = np.empty((N_TRADE_FIELDS, max(2 * trades.shape[1], k + 16)))
+    bigger[:, :trades.shape[1]] = trades
+    return bigger
+
+
+@njit(cache=True)
+def _record(trades: np.ndarray, k: int, entry_ts: float, exit_ts: float, side: int, entry_price: float,
+            exit_price: float, qty: float, positions: int, gross: float, fees: float, slippage: float,
+            funding: float, net: float, ret: float, reason: int, eod: bool, capital: float) -> None:
+    trades[T_ENTRY_TS, k] = entry_ts
+    trades[T_EXIT_TS, k] = exit_ts
+    trades[T_SIDE, k] = side
+    trades[T_ENTRY_PRICE, k] = entry_price
+    trades[T_EXIT_PRICE, k] = exit_price
+    trades[T_QTY, k] = qty
+    trades[T_POSITIONS, k] = positions
+    trades[T_GROSS, k] = gross
+    trades[T_FEES, k] = fees
+    trades[T_SLIPPAGE, k] = slippage
+    trades[T_FUNDING, k] = funding
+    trades[T_NET, k] = net
+    trades[T_RETURN, k] = ret
+    trades[T_REASON, k] = reason
+    trades[T_END_OF_DATA, k] = 1.0 if eod else 0.0
+    trades[T_CAPITAL_AFTER, k] = capital
+
+
+@njit(cache=True)
+def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts: np.ndarray, sma: np.ndarray,
+                   atr: np.ndarray, coef: np.ndarray, col_side: np.ndarray, spacing: float, sl_pct: float,
+                   fixed_center: bool, slots: float, leverage: float, fund_rate: np.ndarray,
+                   fund_flag: np.ndarray, taker: float, slip: float, initial: float, max_margin_ratio: float,
+                   kill_frac: float, hard_dd_frac: float, trades: np.ndarray, equity: np.ndarray,
+                   record_equity: bool) -> tuple[int, float, int, np.ndarray]:
+    """One combo over the window. Returns (trades recorded incl. an end-of-data close, capital, stop code,
+    the trade buffer — `trades` or a larger copy of it). `hard_dd_frac` < 0 disables the hard drawdown stop;
+    `kill_frac` is 1 - kill_switch_loss_pct/100."""
+    n = c.shape[0]
+    nc = col_side.shape[0]
+    # the book, in the runner's order
+    pos_col = np.empty(nc, dtype=np.int64)
+    pos_side = np.empty(nc, dtype=np.int64)
+    pos_ep = np.empty(nc)
+    pos_q = np.empty(nc)
+    pos_m = np.empty(nc)
+    pos_fee = np.empty(nc)
+    pos_fund = np.empty(nc)
+    pos_ts = np.empty(nc)
+    pos_center = np.empty(nc)
+    filled = np.zeros(nc, dtype=np.bool_)
+    n_open = 0
+    capital = initial
+    peak = initial
+    n_tr = 0
+    stop = 0
+    last_i = n - 1
+    for i in range(n):
+        if stop != 0:
+            last_i = i - 1
+            break
+        sp = sma[i - 1] if i > 0 else np.nan
+        ap = atr[i - 1] if i > 0 else np.nan
+        # GridRangeATR.is_ready: SMA and ATR of i-1 known and ATR > 0, else the whole candle is skipped
+        if not math.isnan(sp) and not math.isnan(ap) and ap > 0:
+            exited = False
+            if n_open > 0:
+                tp_dyn = sma[i]
+                w = 0
+                for r in range(n_open):
+                    side = pos_side[r]
+                    ep = pos_ep[r]
+                    tp = pos_center[r] if fixed_center else tp_dyn
+                    sl = ep * (1 - side * sl_pct / 100)
+                    # resolve_exit
+                    if side > 0:
+                        sl_hit = l[i] <= sl
+                        tp_hit = not math.isnan(tp) and h[i] >= tp
+                        tp_first = c[i] > o[i]
+                    else:
+                        sl_hit = h[i] >= sl
+                        tp_hit = not math.isnan(tp) and l[i] <= tp
+                        tp_first = c[i] < o[i]
+                    reason = 0
+                    price = 0.0
+                    if tp_hit and (tp_first or not sl_hit):
+                        reason = REASON_TP
+                        price = tp
+                    elif sl_hit:
+                        reason = REASON_SL
+                        if side > 0:
+                            price = sl - 0.5 * max(0.0, sl - l[i])
+                        else:
+                            price = sl + 0.5 * max(0.0, h[i] - sl)
+                    if reason == 0:
+                        if w != r:
+                            pos_col[w] = pos_col[r]
+                            pos_side[w] = side
+                            pos_ep[w] = ep
+                            pos_q[w] = pos_q[r]
+                            pos_m[w] = pos_m[r]
+                            pos_fee[w] = pos_fee[r]
+                            pos_fund[w] = pos_fund[r]
+                            pos_ts[w] = pos_ts[r]
+                            pos_center[w] = pos_center[r]
+                        w += 1
+                        continue
+                    # close_legs([pos]) + _settle of one leg
+                    q = pos_q[r]
+                    gross = (price - ep) * q * side
+                    exit_fee = q * price * taker
+                    slip_cost = q * price * slip
+                    net = gross - pos_fee[r] - exit_fee - slip_cost
+                    capital += pos_m[r]
+                    ret = net / capital if capital > 0 else 0.0
+                    capital += net
+                    trades = _grow(trades, n_tr)
+                    _record(trades, n_tr, pos_ts[r], ts[i], side, (ep * q) / q, price, q, 1, gross,
+                            pos_fee[r] + exit_fee, slip_cost, pos_fund[r], net, ret, reason, False, capital)
+                    n_tr += 1
+                    filled[pos_col[r]] = False
+                    exited = True
+                    # _after_exit: margin still locked in the rest of the book (kept ones, then unvisited) counts
+                    used = 0.0
+                    for k in range(w):
+                        used += pos_m[k]
+                    for k in range(r + 1, n_open):
+                        used += pos_m[k]
+                    booked = capital + used
+                    if booked > peak:
+                        peak = booked
+                    if hard_dd_frac >= 0 and peak > 0 and (peak - booked) / peak > hard_dd_frac:
+                        stop = STOP_HARD_DRAWDOWN
+                    elif booked < initial * kill_frac:
+                        stop = STOP_KILL_SWITCH
+                n_open = w
+                if not exited and fund_flag[i]:
+                    rate = fund_rate[i]
+                    if rate != 0.0:
+                        total = 0.0
+                        for k in range(n_open):
+                            fc = rate * (pos_ep[k] * pos_q[k]) * pos_side[k]
+                            total += fc
+                            pos_fund[k] += fc
+                        capital -= total
+            if not exited and stop == 0 and capital > 0:
+                margin = capital / slots
+                for j in range(nc):
+                    if filled[j]:
+                        continue
+                    level = sp - coef[j] * ap * spacing
+                    if math.isnan(level) or level <= 0:
+                        continue
+                    s = col_side[j]
+                    touched = l[i] <= level if s > 0 else h[i] >= level
+                    if not touched:
+                        continue
+                    used = 0.0
+                    for k in range(n_open):
+                        used += pos_m[k]
+                    if used / (capital + used) >= max_margin_ratio:
+                        break
+                    if capital < margin:
+                        continue
+                    fill = level * (1.0 + slip) if s > 0 else level * (1.0 - slip)
+                    notional = margin * leverage
+                    pos_col[n_open] = j
+                    pos_side[n_open] = s
+                    pos_ep[n_open] = fill
+                    pos_q[n_open] = notional / fill
+                    pos_m[n_open] = margin
+                    pos_fee[n_open] = notional * taker
+                    pos_fund[n_open] = 0.0
+                    pos_ts[n_open] = ts[i]
+                    # update_memory records the centre the levels of this candle were built from
+                    pos_center[n_open] = sp
+                    n_open += 1
+                    capital -= margin
+                    filled[j] = True
+        if record_equity:
+            e = capital
+            if n_open > 0:
+                used = 0.0
+                unr = 0.0
+                for k in range(n_open):
+                    used += pos_m[k]
+                    unr += (c[i] - pos_ep[k]) * pos_q[k] * pos_side[k]
+                e = capital + used + unr
+            equity[i] = e
+    if record_equity and last_i < n - 1:
+        equity[last_i + 1:] = capital
+    if n_open > 0:
+        # SPEC §5.5: one trade over every leg at the last close (sides may be mixed: the first leg's side)
+        price = c[last_i]
+        margin = 0.0
+        net = 0.0
+        qty = 0.0
+        gross_sum = 0.0
+        fees = 0.0
+        slip_sum = 0.0
+        fund = 0.0
+        cost = 0.0
+        entry_ts = pos_ts[0]
+        for k in range(n_open):
+            q = pos_q[k]
+            ep = pos_ep[k]
+            gross = (price - ep) * q * pos_side[k]
+            exit_fee = q * price * taker
+            slip_cost = q * price * slip
+            net += gross - pos_fee[k] - exit_fee - slip_cost
+            margin += pos_m[k]
+            qty += q
+            gross_sum += gross
+            fees += pos_fee[k] + exit_fee
+            slip_sum += slip_cost
+            fund += pos_fund[k]
+            cost += ep * q
+            if pos_ts[k] < entry_ts:
+                entry_ts = pos_ts[k]
+        capital += margin
+        ret = net / capital if capital > 0 else 0.0
+        capital += net
+        trades = _grow(trades, n_tr)
+        _record(trades, n_tr, entry_ts, ts[last_i], pos_side[0], cost / qty, price, qty, n_open, gross_sum, fees,
+                slip_sum, fund, net, ret, REASON_END, True, capital)
+        n_tr += 1
+        if record_equity:
+            equity[last_i] = capital
+    return n_tr, capital, stop, trades
+
+
+@njit(cache=True)
+def run_range_batch_kernel(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts: np.ndarray,
+                           sma_tab: np.ndarray, atr_tab: np.ndarray, combos: np.ndarray, fund_rate: np.ndarray,
+                           fund_flag: np.ndarray, taker: float, slip: float, initial: float,
+                           max_margin_ratio: float, kill_frac: float, hard_dd_frac: float,
+                           out: np.ndarray) -> None:
+    """Every combo row (C_* layout) on one core; out[j] = metrics (METRIC_NAMES) + stop code."""
+    n = c.shape[0]
+    trades = np.empty((N_TRADE_FIELDS, initial_trade_slots(n)))
+    no_equity = np.empty(0)
+    for j in range(combos.shape[0]):
+        row = combos[j]
+        nl = int(row[C_LEVELS])
+        coef, col_side = columns(nl, int(row[C_SIDES]))
+        n_tr, capital, stop, trades = simulate_range(
+            o, h, l, c, ts, sma_tab[int(row[C_SMA])], atr_tab[int(row[C_ATR])], coef, col_side, row[C_SPACING],
+            row[C_SL], row[C_FIXED] != 0.0, float(col_side.shape[0]), row[C_LEVERAGE], fund_rate, fund_flag,
+            taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac, trades, no_equity, False)
+        counted = n_tr
+        if n_tr > 0 and trades[T_END_OF_DATA, n_tr - 1] > 0:
+            counted -= 1
+        m = _metric_row(trades[T_NET], trades[T_RETURN], trades[T_FEES], trades[T_FUNDING], trades[T_SLIPPAGE],
+                        trades[T_ENTRY_TS], trades[T_EXIT_TS], counted, initial, ts[0], ts[n - 1], capital)
+        for k in range(N_METRICS):
+            out[j, k] = m[k]
+        out[j, N_METRICS] = stop
