@@ -12,7 +12,13 @@ from collections.abc import Sequence
 from radar.errors import RadarError
 
 # Command modules, in the order they appear in `radar --help`.
-_COMMAND_MODULES = ("radar.cli.data_cmd", "radar.cli.config_cmd", "radar.cli.demo_cmd", "radar.cli.backtest_cmd")
+_COMMAND_MODULES = (
+    "radar.cli.data_cmd",
+    "radar.cli.backtest_cmd",
+    "radar.cli.wfo_cmd",
+    "radar.cli.config_cmd",
+    "radar.cli.demo_cmd",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,8 +33,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _default_wfo_action(argv: list[str]) -> list[str]:
+    """`radar wfo --strategy X ...` means `radar wfo run --strategy X ...`."""
+    from radar.cli.wfo_cmd import WFO_ACTIONS
+
+    i = next((k for k, a in enumerate(argv) if not a.startswith("-") and (k == 0 or argv[k - 1] != "--config")), None)
+    if i is not None and argv[i] == "wfo" and i + 1 < len(argv) and argv[i + 1] not in WFO_ACTIONS \
+            and argv[i + 1] not in ("-h", "--help"):
+        return argv[:i + 1] + ["run"] + argv[i + 1:]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = _default_wfo_action(argv)
     args = parser.parse_args(argv)
     if args.config:
         import os
