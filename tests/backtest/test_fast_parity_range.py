@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from radar.backtest.fast import IndicatorCache
+from radar.backtest.fast import range_kernel as rk
 from radar.backtest.fast.engine import BATCH_COLUMNS
 from radar.backtest.fast.range_engine import range_cache, run_range_batch, run_range_trades
 from radar.backtest.metrics import Metrics, compute_metrics
@@ -255,6 +256,26 @@ def test_batch_with_funding_equals_single_runs_and_accepts_candles():
         single = run_range_trades(btc(), combo, funding_rates=rates, **NO_STOPS)
         assert Metrics.from_row(row) == single.metrics
         assert single.metrics.funding != 0.0
+
+
+def test_a_trade_buffer_too_small_is_regrown_and_the_run_repeated_identically():
+    # Arrange: the engine's buffer vs a 2-trade buffer that must be regrown several times
+    params = {"leverage": 1, "num_levels": 3}
+    cache = range_cache(btc(), [params])
+    ref = run_range_trades(cache, params, **NO_STOPS)
+    coef, col_side = rk.columns(3, 2)
+    n = len(cache)
+    args = (cache.open, cache.high, cache.low, cache.close, cache.timestamp, cache.sma[0], cache.atr[0], coef,
+            col_side, 0.3, 10.0, False, 6.0, 1.0, np.zeros(n), cache.funding_flag, 0.0006, 0.0005, 10_000.0, 0.7,
+            0.0, -1.0)
+    # Act
+    small = rk.simulate_range(*args, np.empty((rk.N_TRADE_FIELDS, 2)), np.empty(0), False)
+    n_tr, capital, stop, buf = rk.run_combo(*args, np.empty((rk.N_TRADE_FIELDS, 2)), np.empty(0), False)
+    # Assert
+    assert small[0] == -1
+    assert n_tr == len(ref.trades) > 1000 and buf.shape[1] >= n_tr
+    assert capital == ref.capital and stop == 0
+    assert buf[rk.T_NET, :n_tr].tolist() == [t.net for t in ref.trades]
 
 
 def test_bad_inputs_are_rejected_with_a_clear_message():

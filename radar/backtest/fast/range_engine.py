@@ -13,10 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from radar.backtest.fast import grid_kernel as gk
 from radar.backtest.fast import range_kernel as rk
 from radar.backtest.fast.cache import IndicatorCache
-from radar.backtest.fast.engine import BATCH_COLUMNS, REASONS, STOP_REASONS, SIDE_CODES, FastRun
+from radar.backtest.fast.engine import BATCH_COLUMNS, SIDE_CODES, FastRun
 from radar.backtest.metrics import Metrics, metric_row
 from radar.events import TradeResult
 from radar.models import CandleArrays
@@ -97,19 +96,19 @@ def run_range_trades(cache_or_candles: IndicatorCache | CandleArrays, combo: Ran
     coef, col_side = rk.columns(int(p.num_levels), int(row[rk.C_SIDES]))
     fund = _funding(cache, funding_rates, default_funding_rate)
     mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
-    buf = np.empty((gk.N_TRADE_FIELDS, rk.initial_trade_slots(n)))
+    buf = np.empty((rk.N_TRADE_FIELDS, rk.initial_trade_slots(n)))
     equity = np.empty(n)
-    n_tr, capital, stop, buf = rk.simulate_range(
+    n_tr, capital, stop, buf = rk.run_combo(
         cache.open, cache.high, cache.low, cache.close, cache.timestamp, cache.sma[int(row[rk.C_SMA])],
         cache.atr[int(row[rk.C_ATR])], coef, col_side, float(p.atr_spacing), float(p.sl_percent),
         p.tp_mode == "fixed_center", float(col_side.shape[0]), float(p.leverage), fund, cache.funding_flag,
         float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
     trades = tuple(_trade(buf[:, k], k, runner_id, symbol) for k in range(n_tr))
     counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)
-    metrics = Metrics.from_row(metric_row(buf[gk.T_NET], buf[gk.T_RETURN], buf[gk.T_FEES], buf[gk.T_FUNDING],
-                                          buf[gk.T_SLIPPAGE], buf[gk.T_ENTRY_TS], buf[gk.T_EXIT_TS], counted,
+    metrics = Metrics.from_row(metric_row(buf[rk.T_NET], buf[rk.T_RETURN], buf[rk.T_FEES], buf[rk.T_FUNDING],
+                                          buf[rk.T_SLIPPAGE], buf[rk.T_ENTRY_TS], buf[rk.T_EXIT_TS], counted,
                                           float(initial_capital), cache.first_ts, cache.last_ts, float(capital)))
-    return FastRun(trades, equity, float(capital), STOP_REASONS[int(stop)], metrics)
+    return FastRun(trades, equity, float(capital), rk.STOP_REASONS[int(stop)], metrics)
 
 
 def _as_cache(cache_or_candles: IndicatorCache | CandleArrays, params: list[GridRangeAtrParams]) -> IndicatorCache:
@@ -146,12 +145,12 @@ def _table(tab: np.ndarray, n: int) -> np.ndarray:
 
 def _trade(col: np.ndarray, seq: int, runner_id: str, symbol: str) -> TradeResult:
     return TradeResult(
-        runner_id=runner_id, strategy=STRATEGY, symbol=symbol, side=int(col[gk.T_SIDE]),
-        entry_ts=int(col[gk.T_ENTRY_TS]), exit_ts=int(col[gk.T_EXIT_TS]), entry_price=float(col[gk.T_ENTRY_PRICE]),
-        exit_price=float(col[gk.T_EXIT_PRICE]), quantity=float(col[gk.T_QTY]), positions=int(col[gk.T_POSITIONS]),
-        gross=float(col[gk.T_GROSS]), fees=float(col[gk.T_FEES]), slippage=float(col[gk.T_SLIPPAGE]),
-        funding=float(col[gk.T_FUNDING]), net=float(col[gk.T_NET]), return_frac=float(col[gk.T_RETURN]),
-        reason=REASONS[int(col[gk.T_REASON])], end_of_data=bool(col[gk.T_END_OF_DATA]), seq=seq,
+        runner_id=runner_id, strategy=STRATEGY, symbol=symbol, side=int(col[rk.T_SIDE]),
+        entry_ts=int(col[rk.T_ENTRY_TS]), exit_ts=int(col[rk.T_EXIT_TS]), entry_price=float(col[rk.T_ENTRY_PRICE]),
+        exit_price=float(col[rk.T_EXIT_PRICE]), quantity=float(col[rk.T_QTY]), positions=int(col[rk.T_POSITIONS]),
+        gross=float(col[rk.T_GROSS]), fees=float(col[rk.T_FEES]), slippage=float(col[rk.T_SLIPPAGE]),
+        funding=float(col[rk.T_FUNDING]), net=float(col[rk.T_NET]), return_frac=float(col[rk.T_RETURN]),
+        reason=rk.REASONS[int(col[rk.T_REASON])], end_of_data=bool(col[rk.T_END_OF_DATA]), seq=seq,
     )
 
 

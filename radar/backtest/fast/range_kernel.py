@@ -13,8 +13,8 @@ The open positions are kept in the runner's book order (fill order, closed ones 
 sum below (used margin, end-of-data totals) must add in the runner's order to round identically. Every formula
 repeats the runner's floating-point operations in the same order; change one side only together with the other.
 
-Layouts: combo row C_* below (batch); trade buffer `trades[field, k]` with grid_kernel's T_* fields, grown on
-demand (a per-position grid can close up to 2*num_levels trades per candle).
+Layouts: combo row C_* below (batch); trade buffer `trades[field, k]` with the T_* fields below, grown on
+demand by re-running (a per-position grid can close up to 2*num_levels trades per candle).
 """
 from __future__ import annotations
 
@@ -23,11 +23,6 @@ import math
 import numpy as np
 from numba import njit
 
-from radar.backtest.fast.grid_kernel import (
-    N_TRADE_FIELDS, REASON_END, REASON_SL, REASON_TP, STOP_HARD_DRAWDOWN, STOP_KILL_SWITCH, T_CAPITAL_AFTER,
-    T_END_OF_DATA, T_ENTRY_PRICE, T_ENTRY_TS, T_EXIT_PRICE, T_EXIT_TS, T_FEES, T_FUNDING, T_GROSS, T_NET,
-    T_POSITIONS, T_QTY, T_REASON, T_RETURN, T_SIDE, T_SLIPPAGE,
-)
 from radar.backtest.metrics import N_METRICS, metric_row
 
 # combo row: SMA table row, ATR table row, atr_spacing, num_levels, sl_percent, fixed_center (0/1),
@@ -35,12 +30,22 @@ from radar.backtest.metrics import N_METRICS, metric_row
 C_SMA, C_ATR, C_SPACING, C_LEVELS, C_SL, C_FIXED, C_SIDES, C_LEVERAGE = range(8)
 N_COMBO = 8
 
+# Trade buffer fields and codes: the same layout and values as grid_kernel's T_* / REASON_* / STOP_*, declared
+# here rather than imported so this kernel's numba cache never depends on another module's constants.
+(T_ENTRY_TS, T_EXIT_TS, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_QTY, T_POSITIONS, T_GROSS, T_FEES, T_SLIPPAGE,
+ T_FUNDING, T_NET, T_RETURN, T_REASON, T_END_OF_DATA, T_CAPITAL_AFTER) = range(16)
+N_TRADE_FIELDS = 16
+REASON_TP, REASON_SL, REASON_END = 1, 2, 3
+REASONS: dict[int, str] = {REASON_TP: "tp", REASON_SL: "sl", REASON_END: "end_of_data"}
+STOP_NONE, STOP_KILL_SWITCH, STOP_HARD_DRAWDOWN = 0, 1, 2
+STOP_REASONS: dict[int, str] = {STOP_NONE: "", STOP_KILL_SWITCH: "kill_switch", STOP_HARD_DRAWDOWN: "hard_drawdown"}
+
 _metric_row = njit(cache=True)(metric_row)
 
 
 @njit(cache=True)
 def initial_trade_slots(n_candles: int) -> int:
-    # a first guess; simulate_range grows the buffer when a run closes more trades
+    # a first guess; run_combo re-runs with a larger buffer when a run closes more trades
     return n_candles // 2 + 2
 
 
@@ -63,15 +68,6 @@ def columns(num_levels: int, sides_code: int) -> tuple[np.ndarray, np.ndarray]:
             coef[s_i * num_levels + k] = s * (k + 1)
             col_side[s_i * num_levels + k] = s
     return coef, col_side
-
-
-@njit(cache=True)
-def _grow(trades: np.ndarray, k: int) -> np.ndarray:
-    if k < trades.shape[1]:
-        return trades
-    bigger = np.empty((N_TRADE_FIELDS, max(2 * trades.shape[1], k + 16)))
-    bigger[:, :trades.shape[1]] = trades
-    return bigger
 
 
 @njit(cache=True)
@@ -102,9 +98,10 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
                    fixed_center: bool, slots: float, leverage: float, fund_rate: np.ndarray,
                    fund_flag: np.ndarray, taker: float, slip: float, initial: float, max_margin_ratio: float,
                    kill_frac: float, hard_dd_frac: float, trades: np.ndarray, equity: np.ndarray,
-                   record_equity: bool) -> tuple[int, float, int, np.ndarray]:
-    """One combo over the window. Returns (trades recorded incl. an end-of-data close, capital, stop code,
-    the trade buffer — `trades` or a larger copy of it). `hard_dd_frac` < 0 disables the hard drawdown stop;
+                   record_equity: bool) -> tuple[int, float, int]:
+    """One combo over the window. Returns (trades recorded incl. an end-of-data close, capital, stop code), or
+    n = -1 when `trades` is too small: run again with a larger buffer (`run_combo` does). Growing the buffer in
+    here instead would rebind an array inside the hot loop, which made numba ~15x slower. `hard_dd_frac` < 0 disables the hard drawdown stop;
     `kill_frac` is 1 - kill_switch_loss_pct/100."""
     n = c.shape[0]
     nc = col_side.shape[0]
@@ -184,7 +181,8 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
                     capital += pos_m[r]
                     ret = net / capital if capital > 0 else 0.0
                     capital += net
-                    trades = _grow(trades, n_tr)
+                    if n_tr >= trades.shape[1]:
+                        return -1, capital, stop
                     _record(trades, n_tr, pos_ts[r], ts[i], side, (ep * q) / q, price, q, 1, gross,
                             pos_fee[r] + exit_fee, slip_cost, pos_fund[r], net, ret, reason, False, capital)
                     n_tr += 1
@@ -290,13 +288,33 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
         capital += margin
         ret = net / capital if capital > 0 else 0.0
         capital += net
-        trades = _grow(trades, n_tr)
+        if n_tr >= trades.shape[1]:
+            return -1, capital, stop
         _record(trades, n_tr, entry_ts, ts[last_i], pos_side[0], cost / qty, price, qty, n_open, gross_sum, fees,
                 slip_sum, fund, net, ret, REASON_END, True, capital)
         n_tr += 1
         if record_equity:
             equity[last_i] = capital
-    return n_tr, capital, stop, trades
+    return n_tr, capital, stop
+
+
+@njit(cache=True)
+def run_combo(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts: np.ndarray, sma: np.ndarray,
+              atr: np.ndarray, coef: np.ndarray, col_side: np.ndarray, spacing: float, sl_pct: float,
+              fixed_center: bool, slots: float, leverage: float, fund_rate: np.ndarray, fund_flag: np.ndarray,
+              taker: float, slip: float, initial: float, max_margin_ratio: float, kill_frac: float,
+              hard_dd_frac: float, trades: np.ndarray, equity: np.ndarray,
+              record_equity: bool) -> tuple[int, float, int, np.ndarray]:
+    """simulate_range, re-run with a doubled trade buffer until the trades fit (the run is deterministic).
+    Returns (trades, capital, stop code, the buffer holding them: `trades` or a larger one)."""
+    while True:
+        n_tr, capital, stop = simulate_range(o, h, l, c, ts, sma, atr, coef, col_side, spacing, sl_pct, fixed_center,
+                                             slots, leverage, fund_rate, fund_flag, taker, slip, initial,
+                                             max_margin_ratio, kill_frac, hard_dd_frac, trades, equity,
+                                             record_equity)
+        if n_tr >= 0:
+            return n_tr, capital, stop, trades
+        trades = np.empty((N_TRADE_FIELDS, 2 * trades.shape[1]))
 
 
 @njit(cache=True)
@@ -313,7 +331,7 @@ def run_range_batch_kernel(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.nd
         row = combos[j]
         nl = int(row[C_LEVELS])
         coef, col_side = columns(nl, int(row[C_SIDES]))
-        n_tr, capital, stop, trades = simulate_range(
+        n_tr, capital, stop, trades = run_combo(
             o, h, l, c, ts, sma_tab[int(row[C_SMA])], atr_tab[int(row[C_ATR])], coef, col_side, row[C_SPACING],
             row[C_SL], row[C_FIXED] != 0.0, float(col_side.shape[0]), row[C_LEVERAGE], fund_rate, fund_flag,
             taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac, trades, no_equity, False)
