@@ -6,7 +6,8 @@ values equal what a GridStrategyRunner sees candle by candle bit-for-bit (checke
 tests/backtest/test_fast_parity_grid_atr.py) — which is what makes exact trade parity possible. The higher-
 timeframe Supertrend direction is built the batch way of `radar.indicators.multi_tf` (closed buckets only,
 aligned to the bucket END), which equals what the runner's IndicatorBank publishes candle by candle
-(tests/backtest/test_fast_parity_multi_tf.py).
+(tests/backtest/test_fast_parity_multi_tf.py). The trend / breakout grids add strategy series (grid_series.py:
+EMA, direction, breakout signals, readiness gates) keyed by a SeriesKey, built the same batch way.
 """
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from radar.backtest.fast.grid_series import SeriesKey, compute_series
+from radar.backtest.fast.single_signals import SeriesCache
 from radar.errors import DataError
 from radar.indicators import batch
 from radar.indicators.multi_tf import align_htf_to_ltf, resample_closed
@@ -68,6 +71,8 @@ class IndicatorCache:
     timeframe: str = "1h"
     st_keys: tuple[SupertrendKey, ...] = ()
     st_dir: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # [len(st_keys), n] aligned directions
+    series_keys: tuple[SeriesKey, ...] = ()
+    series: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # [len(series_keys), n] (grid_series)
 
     def __len__(self) -> int:
         return int(self.close.shape[0])
@@ -94,11 +99,19 @@ class IndicatorCache:
             raise KeyError(f"indicator cache has no {k[2]} Supertrend({k[0]}, {k[1]:g}) "
                            f"(cached: {list(self.st_keys)})") from None
 
+    def series_row(self, key: SeriesKey) -> int:
+        try:
+            return self.series_keys.index(tuple(key))
+        except ValueError:
+            raise KeyError(f"indicator cache has no series {tuple(key)!r} (cached: {list(self.series_keys)})") from None
+
     @classmethod
     def build(cls, candles: CandleArrays, ma_periods: Iterable[int], atr_periods: Iterable[int],
-              supertrends: Iterable[SupertrendKey] = (), timeframe: str = "1h") -> "IndicatorCache":
+              supertrends: Iterable[SupertrendKey] = (), timeframe: str = "1h",
+              series: Iterable[SeriesKey] = ()) -> "IndicatorCache":
         """Compute every distinct period once for this window of `timeframe` candles; `supertrends` are
-        (atr_period, multiplier, higher timeframe) directions aligned with no look-ahead."""
+        (atr_period, multiplier, higher timeframe) directions aligned with no look-ahead; `series` are
+        strategy series of grid_series.py."""
         ts = np.ascontiguousarray(candles.timestamp, dtype=np.int64)
         cols = [np.ascontiguousarray(getattr(candles, f), dtype=np.float64) for f in ("open", "high", "low", "close", "volume")]
         n = ts.shape[0]
@@ -129,7 +142,14 @@ class IndicatorCache:
         st_tab = np.empty((len(sts), n))
         for r, (period, mult, htf) in enumerate(sts):
             st_tab[r] = htf_supertrend_direction(candles, period, mult, htf, timeframe)
-        return cls(ts, o, h, l, c, v, mas, atrs, sma_tab, atr_tab, funding_candles(ts), timeframe, sts, st_tab)
+        keys = tuple(dict.fromkeys(tuple(k) for k in series))
+        ser_tab = np.empty((len(keys), n))
+        if keys:
+            sc = SeriesCache.build(CandleArrays(ts, o, h, l, c, v), timeframe)
+            for r, key in enumerate(keys):
+                ser_tab[r] = compute_series(key, sc)
+        return cls(ts, o, h, l, c, v, mas, atrs, sma_tab, atr_tab, funding_candles(ts), timeframe, sts, st_tab, keys,
+                   ser_tab)
 
     @classmethod
     def for_params(cls, candles: CandleArrays, params: np.ndarray) -> "IndicatorCache":

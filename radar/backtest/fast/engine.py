@@ -18,7 +18,7 @@ import numpy as np
 
 from radar.backtest.fast import grid_kernel as gk
 from radar.backtest.fast.cache import IndicatorCache
-from radar.backtest.fast.levels import ComboPlan, LevelRule, level_groups, level_matrix
+from radar.backtest.fast.levels import ComboPlan, LevelRule, level_groups, level_matrix, rule_series, series_table
 from radar.backtest.metrics import METRIC_NAMES, Metrics, metric_row
 from radar.errors import StrategyError
 from radar.events import TradeResult
@@ -32,7 +32,9 @@ PARAM_COLUMNS: tuple[str, ...] = (
 BATCH_COLUMNS: tuple[str, ...] = METRIC_NAMES + ("stop_code",)
 SIDE_CODES: dict[tuple[str, ...], int] = {("long",): 1, ("short",): -1, ("long", "short"): 2, ("short", "long"): -2}
 STOP_REASONS = {gk.STOP_NONE: "", gk.STOP_KILL_SWITCH: "kill_switch", gk.STOP_HARD_DRAWDOWN: "hard_drawdown"}
-REASONS = {gk.REASON_TP: "tp", gk.REASON_SL: "sl", gk.REASON_END: "end_of_data", gk.REASON_FLIP: "flip"}
+REASONS = {gk.REASON_TP: "tp", gk.REASON_SL: "sl", gk.REASON_END: "end_of_data", gk.REASON_FLIP: "flip",
+           gk.REASON_BOL_MID: "bol_mid", gk.REASON_FUNDING_POSITIVE: "funding_positive",
+           gk.REASON_SMA_CROSS: "sma_cross"}
 assert len(PARAM_COLUMNS) == gk.N_PARAMS
 
 
@@ -114,14 +116,16 @@ def _check_params(params: np.ndarray) -> np.ndarray:
     return arr
 
 
-def _funding(cache: IndicatorCache, funding_rates: np.ndarray | None, default: float) -> np.ndarray:
+def _funding(cache: IndicatorCache, funding_rates: np.ndarray | None, default: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rate the strategy sees — NaN where none is known, like a runner's `ctx.funding_rate` None —, rate charged
+    at the funding candles — `default` where none is known)."""
     n = len(cache)
     if funding_rates is None:
-        return np.full(n, float(default))
-    rates = np.asarray(funding_rates, dtype=np.float64)
+        return np.full(n, np.nan), np.full(n, float(default))
+    rates = np.ascontiguousarray(funding_rates, dtype=np.float64)
     if rates.shape != (n,):
         raise ValueError(f"funding_rates: expected one rate per candle ({n}), got shape {rates.shape}")
-    return np.where(np.isnan(rates), float(default), rates)
+    return rates, np.where(np.isnan(rates), float(default), rates)
 
 
 def _limits(max_margin_ratio: float, kill_switch_loss_pct: float, hard_drawdown_pct: float | None) -> tuple[float, float, float]:
@@ -169,20 +173,13 @@ def run_level_batch(cache: IndicatorCache, level_rules: Sequence[LevelRule], gro
     if rules.shape[0] == 0:
         return out
     lg = level_groups(cache, level_rules, group_of)
-    fund = _funding(cache, funding_rates, default_funding_rate)
+    view, fund = _funding(cache, funding_rates, default_funding_rate)
     mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
-    st_dir = cache.st_dir if cache.st_dir.shape[0] else np.empty((0, len(cache)))
     kernel = gk.run_batch_parallel if parallel else gk.run_batch_serial
-    kernel(cache.open, cache.high, cache.low, cache.close, cache.timestamp, cache.sma, _table(cache.atr, len(cache)),
-           _table(st_dir, len(cache)), lg.groups, lg.spacing, lg.coef, lg.side, lg.start, lg.order, rules, fund,
-           cache.funding_flag, float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac,
-           hard, out)
+    kernel(cache.open, cache.high, cache.low, cache.close, cache.timestamp, series_table(cache), lg.groups, lg.spacing,
+           lg.coef, lg.side, lg.start, lg.order, rules, view, fund, cache.funding_flag, float(costs.taker_fee),
+           float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, out)
     return out
-
-
-def _table(tab: np.ndarray, n: int) -> np.ndarray:
-    # One array type for the kernel whatever the cache holds (an empty table is (0, n), C-contiguous).
-    return np.ascontiguousarray(tab, dtype=np.float64).reshape(-1, n)
 
 
 def run_level_trades(cache: IndicatorCache, combo: ComboPlan, costs: CostModel = CostModel(),
@@ -194,21 +191,19 @@ def run_level_trades(cache: IndicatorCache, combo: ComboPlan, costs: CostModel =
     if initial_capital <= 0:
         raise ValueError(f"initial_capital must be > 0, got {initial_capital}")
     n = len(cache)
-    lm = level_matrix(cache, combo.level)
     rule = combo.level
-    sma = cache.sma[cache.sma_row(rule.ma_period)]
-    missing = np.full(n, np.nan)
-    atr = missing if rule.atr_period is None else cache.atr[cache.atr_row(rule.atr_period)]
-    direction = missing if rule.supertrend is None else cache.st_dir[cache.st_row(rule.supertrend)]
-    fund = _funding(cache, funding_rates, default_funding_rate)
+    view, fund = _funding(cache, funding_rates, default_funding_rate)
+    lm = level_matrix(cache, rule, view)
+    rs = rule_series(cache, rule)
     mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
     buf = np.empty((gk.N_TRADE_FIELDS, gk.max_trades(n)))
     equity = np.empty(n)
     n_tr, capital, stop = gk.simulate_grid(
-        cache.open, cache.high, cache.low, cache.close, cache.timestamp, rule.kind, sma, atr, direction,
-        float(rule.spacing), np.array(rule.coef, dtype=np.float64), lm.col_side, lm.levels, lm.ready,
-        np.array([n], dtype=np.int64), np.array(combo.rules, dtype=np.float64), fund, cache.funding_flag,
-        float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
+        cache.open, cache.high, cache.low, cache.close, cache.timestamp, rule.kind, rs.center, rs.atr, rs.direction,
+        rs.tp, rs.close, rs.signal, rs.fail, rule.close_kind, rule.close_reason, float(rule.spacing),
+        np.array(rule.coef, dtype=np.float64), lm.col_side, lm.levels, lm.ready, np.array([n], dtype=np.int64),
+        np.array(combo.rules, dtype=np.float64), view, fund, cache.funding_flag, float(costs.taker_fee),
+        float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
     rid = runner_id or f"fast:{strategy}"
     trades = tuple(_trade(buf[:, k], k, rid, symbol, strategy) for k in range(n_tr))
     counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)

@@ -1,8 +1,11 @@
-"""Fast engine for every SMA-reverting grid: grid_atr, envelope_dca, envelope_dca_short, grid_multi_tf.
+"""Fast engine for the global-exit grids: grid_atr, envelope_dca, envelope_dca_short, grid_multi_tf, grid_trend,
+grid_boltrend, grid_momentum and grid_funding.
 
 Combos are param mappings (or validated pydantic params) of one strategy, e.g. `StrategyGrid.combos()`.
-All of them run through the one numba hot loop of grid_kernel; only their level matrices differ
-(levels.py). grid_atr also keeps its array API in engine.py (`run_grid_atr_batch`), which is the same path.
+All of them run through the one numba hot loop of grid_kernel; only their level rules differ (levels.py:
+level formula, the per-candle strategy series of grid_series.py, trailing stop, close-all rule). grid_atr also
+keeps its array API in engine.py (`run_grid_atr_batch`), which is the same path. grid_funding reads the
+funding rates passed at run time (`funding_rates`, NaN = none known, as a runner's `ctx.funding_rate` None).
 """
 from __future__ import annotations
 
@@ -29,13 +32,14 @@ def combo_plans(strategy: str, combos: Iterable[Combo]) -> list[ComboPlan]:
 
 
 def cache_for(strategy: str, candles: CandleArrays, combos: Iterable[Combo]) -> IndicatorCache:
-    """An IndicatorCache holding exactly what these combos need (SMA / ATR periods, higher-tf Supertrends)."""
+    """An IndicatorCache holding exactly what these combos need (SMA / ATR periods, higher-tf Supertrends,
+    strategy series)."""
     models = _validated(strategy, combos)
     tfs = _timeframes(models)
     if len(tfs) > 1:
         raise StrategyError(f"{strategy}: combos mix timeframes {sorted(tfs)}; build one cache per timeframe")
-    mas, atrs, sts = cache_needs([plan(strategy, m).level for m in models])
-    return IndicatorCache.build(candles, mas, atrs, sts, timeframe=tfs.pop() if tfs else "1h")
+    mas, atrs, sts, series = cache_needs([plan(strategy, m).level for m in models])
+    return IndicatorCache.build(candles, mas, atrs, sts, timeframe=tfs.pop() if tfs else "1h", series=series)
 
 
 def run_grid_batch(strategy: str, cache: IndicatorCache, combos: Iterable[Combo], costs: CostModel = CostModel(),
@@ -59,7 +63,8 @@ def run_grid_trades(strategy: str, cache: IndicatorCache, params: Combo, costs: 
                     default_funding_rate: float = 0.0, max_margin_ratio: float = 0.70,
                     kill_switch_loss_pct: float = 25.0, hard_drawdown_pct: float | None = 80.0,
                     runner_id: str = "", symbol: str = "") -> FastRun:
-    """One combo with its trades (a grid_multi_tf flip close has reason "flip") and equity curve."""
+    """One combo with its trades and equity curve. Close-all reasons are the strategies': "flip" (grid_multi_tf,
+    grid_trend), "bol_mid" (grid_boltrend), "funding_positive" / "sma_cross" (grid_funding)."""
     models = _validated(strategy, [params])
     _check_timeframe(strategy, cache, models)
     return run_level_trades(cache, plan(strategy, models[0]), costs, initial_capital, funding_rates=funding_rates,

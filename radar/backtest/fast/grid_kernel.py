@@ -1,26 +1,46 @@
-"""numba simulation of the SMA-reverting grid family (SPEC §5): grid_atr, envelope_dca, envelope_dca_short
-and grid_multi_tf — a second implementation of GridStrategyRunner + those strategies.
+"""numba simulation of the grid family (SPEC §5): grid_atr, envelope_dca, envelope_dca_short, grid_multi_tf,
+grid_trend, grid_boltrend, grid_momentum and grid_funding — a second implementation of GridStrategyRunner +
+those strategies.
 
-The strategies differ only in where their orders rest, so the work is split in two:
+The strategies differ in where their orders rest and in a few exit rules, so the work is split in two:
 - `build_levels` turns one strategy's level rule into `levels[i, col]` (the price of resting order `col`
   during candle i, from the indicators of candle i-1; NaN = no order) and `ready[i]` (the strategy's
   `is_ready`: False skips the whole candle, exits included). Columns are the strategy's level list in its
-  order, all `num_levels` levels of the first listed side then those of the second (`col_side[col]`);
-- `simulate_grid` is the one hot loop: exits (TP at `sma[i]`, the SMA of candle i, SL on the average entry,
-  optional min-profit gate, optional flip close when `flip_dir[i]` disagrees with the open side), funding,
-  cooldown, the min-ATR entry filter and the level fills.
+  order, all `num_levels` levels of the first listed side then those of the second (`col_side[col]`).
+  Breakout grids (KIND_ANCHORED) rest their levels around an anchor armed by the path (see below), so their
+  rows only carry `ready`;
+- `simulate_grid` is the one hot loop: the breakout anchor memory, exits (TP at `tp[i]`, SL on the average
+  entry with an optional ATR trailing stop from the high/low-water mark, optional min-profit gate, then a
+  close-all rule at the close: a series turning against the open side, or grid_funding's take-profit after
+  min_hold), funding, cooldown, the min-ATR entry filter and the level fills.
+
+Per-candle inputs are rows of one float table (engine.py stacks the cache's SMA, ATR, Supertrend and
+strategy-series rows); a group names its rows with the G_* ints (-1 = none, read as all-NaN):
+- center: the level basis read at i-1 (SMA; grid_trend's fast EMA; grid_funding's SMA, also its sma_cross);
+- atr: ATR (levels and trailing stop at i-1, min-ATR filter and anchor ATR at i);
+- direction: read at i-1 — the side whose levels rest (KIND_ATR_DIRECTED: NaN = not ready, 0 = none), or
+  a readiness gate (KIND_ANCHORED: NaN = not ready);
+- tp: the take-profit at candle i (NaN none);
+- close (CLOSE_AGAINST): a sign at the close of candle i; the grid closes when it is minus the open side;
+- signal / fail (KIND_ANCHORED): the breakout side at candle i (0 none) and a sign read at i-1 (an armed
+  anchor of side s is dropped while flat when it equals -s).
+
+The anchor memory replays strategies.grid_boltrend.step_anchor: on every ready candle while flat (before
+exits), a pending breakout is armed, else an armed anchor whose `fail` turned against it is dropped; then
+this candle's breakout becomes pending. While a grid is open it is frozen; a full exit clears it.
 
 Kept equal to the runner by parity tests (tests/backtest/test_fast_parity_*.py): every formula below repeats
 the runner's floating-point operations in the same order (sums over positions in fill order,
 `(exit - entry) * qty * side`, `avg * (1 - side * sl / 100)`, `sma - side * eff_atr * (start + k*step)`,
-`sma * (1 + offset)`, ...), so trades agree to ~1e-12 and in practice bit-for-bit. Change one side only
-together with the other.
+`sma * (1 + offset)`, `extreme - side * trail * atr`, ...), so trades agree to ~1e-12 and in practice
+bit-for-bit. Change one side only together with the other.
 
-Layouts (named in engine.py / grid_family.py):
+Layouts (named in engine.py / levels.py):
 - grid_atr params row: PARAM_COLUMNS of engine.py (P_* below);
 - rules row (per combo, the exit/entry knobs the hot loop reads): R_* below;
 - level groups (batch): combos sharing one level matrix, `groups[g]` = G_* ints, `g_spacing[g]`,
-  `g_coef[g, col]` (start + k*step for ATR levels, 1 + offset for envelopes), `g_side[g, col]`;
+  `g_coef[g, col]` (start + k*step for ATR levels, 1 + offset for envelopes, k or start + k*step for
+  anchored levels, the funding threshold for grid_funding), `g_side[g, col]`;
 - trade buffer `trades[field, k]` with the T_* field indices below (field-major so each field is a
   contiguous row the jitted metrics can read).
 """
@@ -38,23 +58,32 @@ P_MA, P_ATR, P_START, P_STEP, P_LEVELS, P_SL, P_SPACING, P_MIN_PROFIT, P_MIN_ATR
 N_PARAMS = 12
 
 # rules row: margin slots (num_levels), sl_percent, min_profit_pct, min_atr_pct, cooldown_candles, leverage,
-# flip (1 = close everything at the close when flip_dir disagrees with the open side)
-R_SLOTS, R_SL, R_MIN_PROFIT, R_MIN_ATR, R_COOLDOWN, R_LEVERAGE, R_FLIP = range(7)
-N_RULES = 7
+# trail_atr_mult (0 = no trailing stop), min_hold_candles (before a CLOSE_FUNDING take-profit), tp_mode bits
+# of grid_funding (TP_FUNDING_POSITIVE | TP_SMA_CROSS)
+R_SLOTS, R_SL, R_MIN_PROFIT, R_MIN_ATR, R_COOLDOWN, R_LEVERAGE, R_TRAIL, R_MIN_HOLD, R_TP_MODE = range(9)
+N_RULES = 9
+TP_FUNDING_POSITIVE, TP_SMA_CROSS = 1, 2
 
-# level kinds: ATR-spaced around the SMA (grid_atr), the same on the side of a direction series only
-# (grid_multi_tf), percentage envelopes around the SMA (envelope_dca / envelope_dca_short)
-KIND_ATR, KIND_ATR_DIRECTED, KIND_ENVELOPE = 0, 1, 2
-# level group ints: kind, SMA table row, ATR table row (-1 none), direction table row (-1 none), columns
-G_KIND, G_SMA, G_ATR, G_DIR, G_COLS = range(5)
-N_GROUP_INTS = 5
+# level kinds: ATR-spaced around the center (grid_atr), the same on the side of a direction series only
+# (grid_multi_tf, grid_trend), percentage envelopes around the SMA (envelope_dca / envelope_dca_short),
+# around a path-dependent breakout anchor (grid_boltrend, grid_momentum: anchor - side * anchor_atr *
+# spacing * coef), at the previous close while the funding rate is at or below a threshold (grid_funding)
+KIND_ATR, KIND_ATR_DIRECTED, KIND_ENVELOPE, KIND_ANCHORED, KIND_FUNDING = 0, 1, 2, 3, 4
+# close-all rules at the close of candle i (after TP/SL): none, the close series against the open side,
+# grid_funding's take-profit (funding in force > 0 / close > SMA, per R_TP_MODE, once held R_MIN_HOLD candles)
+CLOSE_NONE, CLOSE_AGAINST, CLOSE_FUNDING = 0, 1, 2
+# level group ints: kind, table rows of center / ATR / direction / TP / close / signal / fail (-1 none),
+# columns, close rule, reason code of a CLOSE_AGAINST close
+(G_KIND, G_CENTER, G_ATR, G_DIR, G_COLS, G_TP, G_CLOSE, G_SIGNAL, G_FAIL, G_CLOSE_KIND,
+ G_CLOSE_REASON) = range(11)
+N_GROUP_INTS = 11
 
 # trade buffer fields
 (T_ENTRY_TS, T_EXIT_TS, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_QTY, T_POSITIONS, T_GROSS, T_FEES, T_SLIPPAGE,
  T_FUNDING, T_NET, T_RETURN, T_REASON, T_END_OF_DATA, T_CAPITAL_AFTER) = range(16)
 N_TRADE_FIELDS = 16
 
-REASON_TP, REASON_SL, REASON_END, REASON_FLIP = 1, 2, 3, 4
+REASON_TP, REASON_SL, REASON_END, REASON_FLIP, REASON_BOL_MID, REASON_FUNDING_POSITIVE, REASON_SMA_CROSS = range(1, 8)
 STOP_NONE, STOP_KILL_SWITCH, STOP_HARD_DRAWDOWN = 0, 1, 2
 # the grid_atr "side" column: 1 long, -1 short, 2 long then short levels, -2 short then long (sides order)
 SIDE_LONG, SIDE_SHORT, SIDE_LONG_SHORT, SIDE_SHORT_LONG = 1, -1, 2, -2
@@ -124,26 +153,39 @@ def _close_all(n_open: int, side: int, exit_price: float, pos_ep: np.ndarray, po
 
 
 @njit(cache=True)
-def build_levels(kind: int, sma: np.ndarray, atr: np.ndarray, close: np.ndarray, direction: np.ndarray,
-                 spacing: float, coef: np.ndarray, col_side: np.ndarray, levels: np.ndarray,
+def build_levels(kind: int, center: np.ndarray, atr: np.ndarray, close: np.ndarray, direction: np.ndarray,
+                 fund_view: np.ndarray, spacing: float, coef: np.ndarray, col_side: np.ndarray, levels: np.ndarray,
                  ready: np.ndarray, lo: int, hi: int) -> None:
     """Fill rows lo..hi-1 of `levels[:, :len(coef)]` and `ready` for one level rule (module docstring).
 
-    KIND_ATR: level = SMA - side * eff_atr * coef, eff_atr = max(ATR, close * spacing/100), all of candle
-    i-1; ready when SMA and ATR are known and ATR > 0 (GridATR.is_ready). KIND_ATR_DIRECTED: the same, but
+    KIND_ATR: level = center - side * eff_atr * coef, eff_atr = max(ATR, close * spacing/100), all of candle
+    i-1; ready when center and ATR are known and ATR > 0 (GridATR.is_ready). KIND_ATR_DIRECTED: the same, but
     only the columns on the side of `direction[i-1]` rest (the others NaN) and ready also needs that
-    direction (GridMultiTF). KIND_ENVELOPE: level = SMA * coef; ready when the SMA is known.
+    direction (GridMultiTF; GridTrend with spacing 0, whose direction is NaN until all its indicators are
+    known and 0 when neutral). KIND_ENVELOPE: level = center * coef; ready when the center is known.
+    KIND_ANCHORED: ready when `direction[i-1]` (a gate) is known; no rows (the hot loop rests the anchor's
+    levels). KIND_FUNDING: level = close[i-1] while the funding rate in force at i is <= coef (its threshold);
+    ready when the center (the SMA) is known.
     """
     nc = coef.shape[0]
     if lo == 0 and hi > 0:
         ready[0] = False
     for i in range(max(lo, 1), hi):
-        sp = sma[i - 1]
+        sp = center[i - 1]
         if kind == KIND_ENVELOPE:
             ok = not math.isnan(sp)
             if ok:
                 for j in range(nc):
                     levels[i, j] = sp * coef[j]
+        elif kind == KIND_ANCHORED:
+            ok = not math.isnan(direction[i - 1])
+        elif kind == KIND_FUNDING:
+            ok = not math.isnan(sp)
+            if ok:
+                prev_close = close[i - 1]
+                rate = fund_view[i]  # NaN (no rate known) compares False: no level
+                for j in range(nc):
+                    levels[i, j] = prev_close if rate <= coef[j] else np.nan
         else:
             ap = atr[i - 1]
             ok = not (math.isnan(sp) or math.isnan(ap) or not ap > 0)
@@ -167,20 +209,23 @@ def build_levels(kind: int, sma: np.ndarray, atr: np.ndarray, close: np.ndarray,
 
 @njit(cache=True)
 def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts: np.ndarray, kind: int,
-                  sma: np.ndarray, atr: np.ndarray, direction: np.ndarray, spacing: float, coef: np.ndarray,
-                  col_side: np.ndarray, levels: np.ndarray, ready: np.ndarray, built: np.ndarray,
-                  rules: np.ndarray, fund_rate: np.ndarray, fund_flag: np.ndarray, taker: float, slip: float,
-                  initial: float, max_margin_ratio: float, kill_frac: float, hard_dd_frac: float,
-                  trades: np.ndarray, equity: np.ndarray, record_equity: bool) -> tuple[int, float, int]:
+                  center: np.ndarray, atr: np.ndarray, direction: np.ndarray, tp: np.ndarray, close_ser: np.ndarray,
+                  signal: np.ndarray, fail: np.ndarray, close_kind: int, close_reason: int, spacing: float,
+                  coef: np.ndarray, col_side: np.ndarray, levels: np.ndarray, ready: np.ndarray, built: np.ndarray,
+                  rules: np.ndarray, fund_view: np.ndarray, fund_rate: np.ndarray, fund_flag: np.ndarray,
+                  taker: float, slip: float, initial: float, max_margin_ratio: float, kill_frac: float,
+                  hard_dd_frac: float, trades: np.ndarray, equity: np.ndarray,
+                  record_equity: bool) -> tuple[int, float, int]:
     """One combo over the window. Returns (trades recorded incl. an end-of-data close, capital, stop code).
 
-    The level rule (kind, sma, atr, direction, spacing, coef, col_side) is build_levels'. `levels` / `ready`
-    hold rows 0..built[0]-1 already built; further rows are built in blocks when the loop reaches them (and
-    `built[0]` advances), so combos of one batch group share the rows and a combo stopped early never pays
-    for the rest. TP = `sma[i]` (NaN none); `atr[i]` feeds the min-ATR filter (only read when
-    rules[R_MIN_ATR] > 0); `direction[i]`, the direction seen at the close of candle i, the flip close (only
-    read when rules[R_FLIP] != 0; NaN = no opinion). `hard_dd_frac` < 0 disables the hard drawdown stop;
-    `kill_frac` is 1 - kill_switch_loss_pct/100.
+    The level rule (kind, center, atr, direction, fund_view, spacing, coef, col_side) is build_levels'.
+    `levels` / `ready` hold rows 0..built[0]-1 already built; further rows are built in blocks when the loop
+    reaches them (and `built[0]` advances), so combos of one batch group share the rows and a combo stopped
+    early never pays for the rest. TP = `tp[i]` (NaN none); `atr[i]` feeds the min-ATR filter (only read
+    when rules[R_MIN_ATR] > 0) and the anchor ATR, `atr[i-1]` the trailing stop; `close_ser`, `signal`,
+    `fail`: module docstring. `fund_view` is the funding rate the strategy sees (NaN: none known),
+    `fund_rate` the one charged at the funding candles (`fund_flag`). `hard_dd_frac` < 0 disables the hard
+    drawdown stop; `kill_frac` is 1 - kill_switch_loss_pct/100.
     """
     n = c.shape[0]
     nc = col_side.shape[0]
@@ -190,7 +235,10 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
     min_atr = rules[R_MIN_ATR]
     cooldown = int(rules[R_COOLDOWN])
     leverage = rules[R_LEVERAGE]
-    flip = rules[R_FLIP] != 0.0
+    trail = rules[R_TRAIL]
+    min_hold = int(rules[R_MIN_HOLD])
+    tp_mode = int(rules[R_TP_MODE])
+    anchored = kind == KIND_ANCHORED
 
     pos_ep = np.empty(nc)
     pos_q = np.empty(nc)
@@ -204,6 +252,16 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
     capital = initial
     peak = initial
     last_exit = -(10 ** 9)
+    first_entry = -1
+    extreme = np.nan  # high (long) / low (short) water mark since the first entry, current candle included
+    # breakout anchor memory (KIND_ANCHORED): the armed anchor's levels, and a pending breakout
+    anchor_lv = np.full(nc, np.nan)
+    armed = False
+    anchor_side = 0
+    pending = False
+    pend_price = 0.0
+    pend_atr = 0.0
+    pend_side = 0
     n_tr = 0
     stop = 0
     last_i = n - 1
@@ -213,11 +271,37 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
             break
         if i >= built[0]:
             hi = min(n, i + LEVEL_BLOCK)
-            build_levels(kind, sma, atr, c, direction, spacing, coef, col_side, levels, ready, built[0], hi)
+            build_levels(kind, center, atr, c, direction, fund_view, spacing, coef, col_side, levels, ready,
+                         built[0], hi)
             built[0] = hi
         # SPEC §5: indicators of i-1 not ready -> the whole candle is skipped, exits included
         if ready[i]:
             exited = False
+            if n_open > 0:
+                if trail > 0:
+                    if side > 0:
+                        if h[i] > extreme:
+                            extreme = h[i]
+                    elif l[i] < extreme:
+                        extreme = l[i]
+            elif anchored:
+                # update_memory while flat (step_anchor): arm the pending breakout, else drop a failed anchor
+                if pending:
+                    armed = True
+                    pending = False
+                    anchor_side = pend_side
+                    step = pend_atr * spacing
+                    for j in range(nc):
+                        s = col_side[j]
+                        anchor_lv[j] = pend_price - s * step * coef[j] if s == anchor_side else np.nan
+                elif armed and fail[i - 1] == -anchor_side:
+                    armed = False
+                sg = signal[i]
+                if sg != 0:
+                    pending = True
+                    pend_price = c[i]
+                    pend_atr = atr[i]
+                    pend_side = int(sg)
             if n_open > 0:
                 qty = 0.0
                 cost = 0.0
@@ -225,8 +309,18 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                     qty += pos_q[k]
                     cost += pos_ep[k] * pos_q[k]
                 avg = cost / qty
-                tpp = sma[i]
+                tpp = tp[i]
                 sl = avg * (1 - side * sl_pct / 100)
+                if trail > 0:
+                    # trailing_stop: the tighter of the fixed stop and extreme -/+ trail * ATR of candle i-1
+                    ap = atr[i - 1]
+                    if not (math.isnan(extreme) or math.isnan(ap)):
+                        tr = extreme - side * trail * ap
+                        if side > 0:
+                            if tr > sl:
+                                sl = tr
+                        elif tr < sl:
+                            sl = tr
                 tp_ok = True
                 if min_profit > 0:
                     if side > 0:
@@ -252,11 +346,17 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                         price = sl - 0.5 * max(0.0, sl - l[i])
                     else:
                         price = sl + 0.5 * max(0.0, h[i] - sl)
-                elif flip:
-                    # should_close_all: the direction at this close disagrees with the grid -> close at the close
-                    d = direction[i]
-                    if not math.isnan(d) and int(d) != side:
-                        reason = REASON_FLIP
+                elif close_kind == CLOSE_AGAINST:
+                    # should_close_all: the series at this close is against the grid (NaN: no opinion)
+                    if close_ser[i] * side < 0:
+                        reason = close_reason
+                        price = c[i]
+                elif close_kind == CLOSE_FUNDING:
+                    if i - first_entry >= min_hold:
+                        if tp_mode & TP_FUNDING_POSITIVE and fund_view[i] > 0:
+                            reason = REASON_FUNDING_POSITIVE
+                        elif tp_mode & TP_SMA_CROSS and c[i] > center[i]:
+                            reason = REASON_SMA_CROSS
                         price = c[i]
                 if reason != 0:
                     capital = _close_all(n_open, side, price, pos_ep, pos_q, pos_m, pos_fee, pos_fund, pos_ts,
@@ -266,6 +366,10 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                     side = 0
                     filled[:] = False
                     last_exit = i
+                    first_entry = -1
+                    extreme = np.nan
+                    armed = False
+                    pending = False
                     exited = True
                     if capital > peak:
                         peak = capital
@@ -282,7 +386,8 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                             total += fc
                             pos_fund[k] += fc
                         capital -= total
-            if not exited and capital > 0 and not (n_open == 0 and i - last_exit < cooldown):
+            if not exited and capital > 0 and not (n_open == 0 and i - last_exit < cooldown) and \
+                    (armed or not anchored):
                 allowed = True
                 if min_atr > 0:
                     a = atr[i]
@@ -292,7 +397,7 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                     for j in range(nc):
                         if filled[j]:
                             continue
-                        level = levels[i, j]
+                        level = anchor_lv[j] if anchored else levels[i, j]
                         if math.isnan(level) or level <= 0:
                             continue
                         s = col_side[j]
@@ -310,6 +415,9 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                             continue
                         fill = level * (1.0 + slip) if s > 0 else level * (1.0 - slip)
                         notional = margin * leverage
+                        if n_open == 0:
+                            first_entry = i
+                            extreme = h[i] if s > 0 else l[i]
                         pos_ep[n_open] = fill
                         pos_q[n_open] = notional / fill
                         pos_m[n_open] = margin
@@ -362,32 +470,38 @@ def _table_row(tab: np.ndarray, row: int, missing: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def _run_group(g: int, o, h, l, c, ts, sma_tab, atr_tab, dir_tab, groups, g_spacing, g_coef, g_side, g_start,
-               order, rules, fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac,
-               hard_dd_frac, levels, ready, trades, missing, out):  # noqa: ANN001
+def _run_group(g: int, o, h, l, c, ts, tab, groups, g_spacing, g_coef, g_side, g_start, order, rules, fund_view,
+               fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac, levels, ready,
+               trades, missing, out):  # noqa: ANN001
     """Every combo of group g (rows order[g_start[g]:g_start[g+1]]) over one shared, lazily built level matrix."""
     nc = groups[g, G_COLS]
-    sma = sma_tab[groups[g, G_SMA]]
-    atr = _table_row(atr_tab, groups[g, G_ATR], missing)
-    direction = _table_row(dir_tab, groups[g, G_DIR], missing)
+    center = _table_row(tab, groups[g, G_CENTER], missing)
+    atr = _table_row(tab, groups[g, G_ATR], missing)
+    direction = _table_row(tab, groups[g, G_DIR], missing)
+    tp = _table_row(tab, groups[g, G_TP], missing)
+    close_ser = _table_row(tab, groups[g, G_CLOSE], missing)
+    signal = _table_row(tab, groups[g, G_SIGNAL], missing)
+    fail = _table_row(tab, groups[g, G_FAIL], missing)
     coef = g_coef[g, :nc]
     col_side = g_side[g, :nc]
     kind = groups[g, G_KIND]
+    close_kind = groups[g, G_CLOSE_KIND]
+    close_reason = groups[g, G_CLOSE_REASON]
     spacing = g_spacing[g]
     built = np.zeros(1, dtype=np.int64)
     no_equity = np.empty(0)
     for q in range(g_start[g], g_start[g + 1]):
         j = order[q]
-        n_tr, capital, stop = simulate_grid(o, h, l, c, ts, kind, sma, atr, direction, spacing, coef, col_side,
-                                            levels, ready, built, rules[j], fund_rate, fund_flag, taker, slip,
-                                            initial, max_margin_ratio, kill_frac, hard_dd_frac, trades, no_equity,
-                                            False)
+        n_tr, capital, stop = simulate_grid(o, h, l, c, ts, kind, center, atr, direction, tp, close_ser, signal, fail,
+                                            close_kind, close_reason, spacing, coef, col_side, levels, ready, built,
+                                            rules[j], fund_view, fund_rate, fund_flag, taker, slip, initial,
+                                            max_margin_ratio, kill_frac, hard_dd_frac, trades, no_equity, False)
         _metrics_into(out, j, trades, n_tr, capital, stop, initial, ts)
 
 
 @njit(cache=True)
-def run_batch_serial(o, h, l, c, ts, sma_tab, atr_tab, dir_tab, groups, g_spacing, g_coef, g_side, g_start, order,
-                     rules, fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac,
+def run_batch_serial(o, h, l, c, ts, tab, groups, g_spacing, g_coef, g_side, g_start, order, rules, fund_view,
+                     fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac,
                      out):  # noqa: ANN001
     """All level groups on one core; the level matrix and trade buffer are reused (rows rewritten per use)."""
     n = c.shape[0]
@@ -396,14 +510,14 @@ def run_batch_serial(o, h, l, c, ts, sma_tab, atr_tab, dir_tab, groups, g_spacin
     trades = np.empty((N_TRADE_FIELDS, max(n // 2 + 2, 2)))
     missing = np.full(n, np.nan)
     for g in range(groups.shape[0]):
-        _run_group(g, o, h, l, c, ts, sma_tab, atr_tab, dir_tab, groups, g_spacing, g_coef, g_side, g_start, order,
-                   rules, fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac,
-                   levels, ready, trades, missing, out)
+        _run_group(g, o, h, l, c, ts, tab, groups, g_spacing, g_coef, g_side, g_start, order, rules, fund_view,
+                   fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac, levels,
+                   ready, trades, missing, out)
 
 
 @njit(cache=True, parallel=True)
-def run_batch_parallel(o, h, l, c, ts, sma_tab, atr_tab, dir_tab, groups, g_spacing, g_coef, g_side, g_start, order,
-                       rules, fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac,
+def run_batch_parallel(o, h, l, c, ts, tab, groups, g_spacing, g_coef, g_side, g_start, order, rules, fund_view,
+                       fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac,
                        out):  # noqa: ANN001
     """Level groups over numba threads; each group gets its own level matrix and trade buffer."""
     n = c.shape[0]
@@ -414,6 +528,6 @@ def run_batch_parallel(o, h, l, c, ts, sma_tab, atr_tab, dir_tab, groups, g_spac
         levels = np.empty((n, width))
         ready = np.empty(n, dtype=np.bool_)
         trades = np.empty((N_TRADE_FIELDS, size))
-        _run_group(g, o, h, l, c, ts, sma_tab, atr_tab, dir_tab, groups, g_spacing, g_coef, g_side, g_start, order,
-                   rules, fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac,
-                   levels, ready, trades, missing, out)
+        _run_group(g, o, h, l, c, ts, tab, groups, g_spacing, g_coef, g_side, g_start, order, rules, fund_view,
+                   fund_rate, fund_flag, taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac, levels,
+                   ready, trades, missing, out)
