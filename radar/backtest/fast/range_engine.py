@@ -36,8 +36,9 @@ def range_params(combo: RangeCombo) -> GridRangeAtrParams:
 def range_cache(candles: CandleArrays, combos: Iterable[RangeCombo], timeframe: str = "1h") -> IndicatorCache:
     """An indicator cache holding exactly the SMA / ATR periods these combos read."""
     ps = [range_params(c) for c in combos]
-    return IndicatorCache.build(candles, [p.ma_period for p in ps] or [1], [p.atr_period for p in ps] or [1],
-                                timeframe=timeframe)
+    if not ps:
+        raise ValueError("range_cache: no grid_range_atr combos given")
+    return IndicatorCache.build(candles, [p.ma_period for p in ps], [p.atr_period for p in ps], timeframe=timeframe)
 
 
 def combo_row(cache: IndicatorCache, p: GridRangeAtrParams) -> np.ndarray:
