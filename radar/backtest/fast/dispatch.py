@@ -85,7 +85,9 @@ def prepare(strategy: str, candles: CandleArrays, combos: Sequence[Combo], timef
         from radar.backtest.fast.single_engine import series_cache
 
         return series_cache(strategy, candles, timeframe or _timeframe(strategy, combos))
-    return candles  # the range kernel builds its few SMA/ATR rows itself
+    from radar.backtest.fast.range_engine import range_cache
+
+    return range_cache(candles, combos, timeframe or _timeframe(strategy, combos))
 
 
 def run_batch(strategy: str, cache: Any, combos: Sequence[Combo], settings: EngineSettings = EngineSettings(),
@@ -132,7 +134,8 @@ def run_trades(strategy: str, cache: Any, combo: Combo, settings: EngineSettings
                                  symbol=symbol, **kw)
     from radar.backtest.fast.range_engine import run_range_trades
 
-    return run_range_trades(cache, combo, s.costs, s.initial_capital, max_margin_ratio=s.max_margin_ratio, **kw)
+    return run_range_trades(cache, combo, s.costs, s.initial_capital, max_margin_ratio=s.max_margin_ratio,
+                            runner_id=runner_id, symbol=symbol, **kw)
 
 
 def _timeframe(strategy: str, combos: Sequence[Combo]) -> str:
