@@ -7,8 +7,9 @@ The strategies differ in where their orders rest and in a few exit rules, so the
   during candle i, from the indicators of candle i-1; NaN = no order) and `ready[i]` (the strategy's
   `is_ready`: False skips the whole candle, exits included). Columns are the strategy's level list in its
   order, all `num_levels` levels of the first listed side then those of the second (`col_side[col]`).
-  Breakout grids (KIND_ANCHORED) rest their levels around an anchor armed by the path (see below), so their
-  rows only carry `ready`;
+  Breakout grids (KIND_ANCHORED) rest their levels around an anchor armed by the path (see below): build_levels
+  only fills `ready`, and each combo writes its armed anchor's levels into row i at candle i, just before
+  reading it (so the fill loop is the same for every kind);
 - `simulate_grid` is the one hot loop: the breakout anchor memory, exits (TP at `tp[i]`, SL on the average
   entry with an optional ATR trailing stop from the high/low-water mark, optional min-profit gate, then a
   close-all rule at the close: a series turning against the open side, or grid_funding's take-profit after
@@ -163,8 +164,8 @@ def build_levels(kind: int, center: np.ndarray, atr: np.ndarray, close: np.ndarr
     only the columns on the side of `direction[i-1]` rest (the others NaN) and ready also needs that
     direction (GridMultiTF; GridTrend with spacing 0, whose direction is NaN until all its indicators are
     known and 0 when neutral). KIND_ENVELOPE: level = center * coef; ready when the center is known.
-    KIND_ANCHORED: ready when `direction[i-1]` (a gate) is known; no rows (the hot loop rests the anchor's
-    levels). KIND_FUNDING: level = close[i-1] while the funding rate in force at i is <= coef (its threshold);
+    KIND_ANCHORED: ready when `direction[i-1]` (a gate) is known; rows are left to the hot loop (the armed
+    anchor's levels). KIND_FUNDING: level = close[i-1] while the funding rate in force at i is <= coef (its threshold);
     ready when the center (the SMA) is known.
     """
     nc = coef.shape[0]
@@ -284,25 +285,6 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                             extreme = h[i]
                     elif l[i] < extreme:
                         extreme = l[i]
-            elif anchored:
-                # update_memory while flat (step_anchor): arm the pending breakout, else drop a failed anchor
-                if pending:
-                    armed = True
-                    pending = False
-                    anchor_side = pend_side
-                    step = pend_atr * spacing
-                    for j in range(nc):
-                        s = col_side[j]
-                        anchor_lv[j] = pend_price - s * step * coef[j] if s == anchor_side else np.nan
-                elif armed and fail[i - 1] == -anchor_side:
-                    armed = False
-                sg = signal[i]
-                if sg != 0:
-                    pending = True
-                    pend_price = c[i]
-                    pend_atr = atr[i]
-                    pend_side = int(sg)
-            if n_open > 0:
                 qty = 0.0
                 cost = 0.0
                 for k in range(n_open):
@@ -386,8 +368,31 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                             total += fc
                             pos_fund[k] += fc
                         capital -= total
+            elif anchored:
+                # update_memory while flat (step_anchor): arm the pending breakout, else drop a failed anchor;
+                # then this candle's breakout becomes pending (frozen while a grid is open)
+                if pending:
+                    armed = True
+                    pending = False
+                    anchor_side = pend_side
+                    step = pend_atr * spacing
+                    for j in range(nc):
+                        s = col_side[j]
+                        anchor_lv[j] = pend_price - s * step * coef[j] if s == anchor_side else np.nan
+                elif armed and fail[i - 1] == -anchor_side:
+                    armed = False
+                sg = signal[i]
+                if sg != 0:
+                    pending = True
+                    pend_price = c[i]
+                    pend_atr = atr[i]
+                    pend_side = int(sg)
             if not exited and capital > 0 and not (n_open == 0 and i - last_exit < cooldown) and \
                     (armed or not anchored):
+                if anchored:
+                    # this combo's own row: the armed anchor's levels (the group's rows carry no anchored levels)
+                    for j in range(nc):
+                        levels[i, j] = anchor_lv[j]
                 allowed = True
                 if min_atr > 0:
                     a = atr[i]
@@ -397,7 +402,7 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                     for j in range(nc):
                         if filled[j]:
                             continue
-                        level = anchor_lv[j] if anchored else levels[i, j]
+                        level = levels[i, j]
                         if math.isnan(level) or level <= 0:
                             continue
                         s = col_side[j]
