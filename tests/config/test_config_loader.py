@@ -170,10 +170,11 @@ def test_config_dir_comes_from_the_environment_when_not_given(
 
 
 def test_missing_config_directory_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Without ./config the shipped defaults are used; a directory the user names must exist.
     monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("RADAR_CONFIG_DIR", raising=False)
+    monkeypatch.setenv("RADAR_CONFIG_DIR", "missing-config")
 
-    with pytest.raises(ConfigError, match=r"^config: configuration directory not found"):
+    with pytest.raises(ConfigError, match=r"^missing-config: configuration directory not found"):
         load_config()
 
 
