@@ -200,7 +200,7 @@ def run_level_trades(cache: IndicatorCache, combo: ComboPlan, costs: CostModel =
     equity = np.empty(n)
     n_tr, capital, stop = gk.simulate_grid(
         cache.open, cache.high, cache.low, cache.close, cache.timestamp, rule.kind, rs.center, rs.atr, rs.direction,
-        rs.tp, rs.close, rs.signal, rs.fail, rule.close_kind, rule.close_reason, float(rule.spacing),
+        rs.tp, rs.close, rs.signal if rule.kind == gk.KIND_ANCHORED else None, rs.fail, rule.close_kind, rule.close_reason, float(rule.spacing),
         np.array(rule.coef, dtype=np.float64), lm.col_side, lm.levels, lm.ready, np.array([n], dtype=np.int64),
         np.array(combo.rules, dtype=np.float64), view, fund, cache.funding_flag, float(costs.taker_fee),
         float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
