@@ -14,7 +14,8 @@ The maths is `radar.optimize.execution.evaluate_batch`; this module only moves d
 """
 from __future__ import annotations
 
-from collections import Counter, deque
+import os
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -27,6 +28,21 @@ from radar.optimize.errors import OptimizeError
 from radar.optimize.execution import OnBatch, WindowJob, WindowKey, evaluate_batch
 
 NAMESPACE = "scalp_radar"
+
+
+def _enable_token_auth_for_client() -> None:
+    """A `ray start` cluster (Ray 2.60) has token auth on and refuses a client whose RAY_AUTH_MODE is unset
+    with a bare ConnectionError: switch the mode on when a token is available and the user chose nothing.
+    Ray caches its config at import, so setting the variable is not enough; its own helper refreshes it."""
+    if "RAY_AUTH_MODE" in os.environ:
+        return
+    try:
+        from ray._private.authentication.authentication_token_setup import (
+            maybe_enable_token_auth_if_token_available,
+        )
+    except ImportError:  # a Ray without token auth
+        return
+    maybe_enable_token_auth_if_token_available(warn_if_disabled=False)
 
 
 class CancelLike(Protocol):
@@ -106,8 +122,12 @@ class RayExecutor:
 
     @classmethod
     def connect(cls, address: str | None = None, workers: int | None = None, **kwargs: Any) -> "RayExecutor":
-        """Join the cluster at `address` ("auto", "ray://...", host:port) or start a local one (None)."""
+        """Join the cluster at `address` ("auto", "ray://...", host:port; None -> $RAY_ADDRESS, else a new
+        local Ray)."""
         if not ray.is_initialized():
+            target = address or os.environ.get("RAY_ADDRESS")
+            if target and target != "local":
+                _enable_token_auth_for_client()
             ray.init(address=address, namespace=NAMESPACE, log_to_driver=False)
         return cls(workers=workers, **kwargs)
 
