@@ -44,7 +44,7 @@ class WindowJob:
     key: WindowKey
     strategy: str
     cache: Any  # the fast engine's per-window indicator cache (dispatch.prepare)
-    combos: tuple[dict[str, Any], ...]
+    combos: tuple[Any, ...]  # validated parameter models
     settings: EngineSettings
     funding: np.ndarray | None  # rate in force per candle (NaN -> default)
     batches: tuple[tuple[int, int], ...]  # [start, stop) combo ranges
@@ -54,7 +54,7 @@ class WindowJob:
         return len(self.combos)
 
 
-def evaluate_batch(strategy: str, cache: Any, combos: Sequence[dict[str, Any]], start: int, stop: int,
+def evaluate_batch(strategy: str, cache: Any, combos: Sequence[Any], start: int, stop: int,
                    settings: EngineSettings, funding: np.ndarray | None) -> np.ndarray:
     """Metrics rows for combos[start:stop] on one window: the only computation a worker does."""
     return run_batch(strategy, cache, combos[start:stop], settings, funding)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -111,16 +111,19 @@ class SweepStore:
                     params=_json(r.best_params), metrics=_json({k: v for k, v in d.items() if k != "best_params"}),
                     score=r.grade.score, grade=r.grade.letter, created_at=now))
                 agg = r.aggregate
-                for i, combo in enumerate(sp.grid.combos):
-                    s.add(WfoComboResultRow(
-                        job_id=plan.job_id, symbol=r.symbol, combo_key=combo_key(combo), params=_json(dict(combo)),
-                        is_sharpe=_f(agg.is_sharpe_mean[i]), oos_sharpe=_f(agg.oos_sharpe_mean[i]),
-                        consistency=_f(agg.consistency[i]), n_windows=agg.n_windows, n_trades=int(agg.oos_trades[i]),
-                        metrics={"combo_score": _f(agg.combo_score[i]), "oos_win_rate": _f(agg.oos_win_rate[i]),
-                                 "oos_is_ratio": _f(agg.oos_is_ratio[i]), "times_best_is": int(agg.times_best_is[i]),
-                                 "is_best": i == agg.best_combo,
-                                 "is_sharpes": [_f(x) for x in agg.is_sharpe[:, i]],
-                                 "oos_sharpes": [_f(x) for x in agg.oos_sharpe[:, i]]}))
+                # One executemany for thousands of combos (ORM adds row by row cost ~1 s per 4,608).
+                rows = [{
+                    "job_id": plan.job_id, "symbol": r.symbol, "combo_key": combo_key(combo), "params": _json(dict(combo)),
+                    "is_sharpe": _f(agg.is_sharpe_mean[i]), "oos_sharpe": _f(agg.oos_sharpe_mean[i]),
+                    "consistency": _f(agg.consistency[i]), "n_windows": agg.n_windows,
+                    "n_trades": int(agg.oos_trades[i]),
+                    "metrics": {"combo_score": _f(agg.combo_score[i]), "oos_win_rate": _f(agg.oos_win_rate[i]),
+                                "oos_is_ratio": _f(agg.oos_is_ratio[i]), "times_best_is": int(agg.times_best_is[i]),
+                                "is_best": i == agg.best_combo,
+                                "is_sharpes": [_f(x) for x in agg.is_sharpe[:, i]],
+                                "oos_sharpes": [_f(x) for x in agg.oos_sharpe[:, i]]},
+                } for i, combo in enumerate(sp.grid.combos)]
+                s.execute(insert(WfoComboResultRow), rows)
 
     def results(self, job_id: str) -> list[dict[str, Any]]:
         with Session(self.engine) as s:

@@ -68,7 +68,7 @@ class SymbolPlan:
     funding: np.ndarray | None
     windows: tuple[Window, ...]
     grid: ComboGrid
-    combos: tuple[dict[str, Any], ...]  # full parameter sets, the engine's input
+    combos: tuple[Any, ...]  # validated parameter models (StrategyParams), the engine's input
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ def plan_sweep(request: SweepRequest, config: Any, candles: CandleSource, fundin
             raise OptimizeError(f"{request.strategy} {symbol}: no {tf} candles in the requested range")
         wins = windows(int(arr.timestamp[0]), int(arr.timestamp[-1]), candle_ms=timeframe_ms(tf), **days)
         rates = funding(symbol, arr.timestamp) if funding else None
-        combos = tuple(p.model_dump() for p in grid.params)
+        combos = grid.params  # validated once here; engines take models without re-validating
         symbols.append(SymbolPlan(symbol, arr, rates, tuple(wins), grid, combos))
     settings = settings or EngineSettings()
     longest = max(_window_len(s, w, "is") for s in symbols for w in s.windows)
@@ -329,11 +329,11 @@ def _symbol_result(plan: SweepPlan, s: SymbolPlan, rows: Mapping[WindowKey, np.n
     robustness = {"monte_carlo_p": mc.p_value if mc else None, "dsr": dsr, "stability": stab.stability,
                   "tail_ratio": None if math.isinf(tail) else tail, "oos_is_ratio": best.oos_is_ratio,
                   "fee_stress": None if stress is None else _plain(stress)}
-    return SymbolResult(s.symbol, agg, dict(s.combos[best.combo]), g, tuple(oos_trades), tuple(stitched),
+    return SymbolResult(s.symbol, agg, s.combos[best.combo].model_dump(), g, tuple(oos_trades), tuple(stitched),
                         tuple(detail), robustness)
 
 
-def _seed(strategy: str, symbol: str, params: Mapping[str, Any]) -> int:
+def _seed(strategy: str, symbol: str, params: Any) -> int:
     # Deterministic per (strategy, symbol, winning combo): any executor, a re-run or a resumed run
     # reproduces the same bootstrap p-value.
     return int.from_bytes(hashlib.sha256(f"{strategy}|{symbol}|{combo_key(params)}".encode()).digest()[:4], "little")
@@ -347,6 +347,8 @@ def _plain(obj: Any) -> Any:
     return obj
 
 
-def combo_key(params: Mapping[str, Any]) -> str:
+def combo_key(params: Mapping[str, Any] | Any) -> str:
+    if hasattr(params, "model_dump"):
+        params = params.model_dump()
     return json.dumps({k: (list(v) if isinstance(v, tuple) else v) for k, v in sorted(params.items())},
                       separators=(",", ":"))

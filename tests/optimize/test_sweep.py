@@ -62,7 +62,7 @@ def test_serial_sweep_grades_a_winner_over_nine_windows(btc):
     assert (result.combos, result.windows, result.evaluations) == (24, 9, 24 * 9 * 2)
     assert len(r.window_detail) == 9 and len(r.stitched_equity) == 9
     assert r.grade.letter in "ABCDF" and 0 <= r.grade.score <= 100
-    assert r.best_params == dict(_plan(btc).symbols[0].combos[r.aggregate.best_combo])
+    assert r.best_params == _plan(btc).symbols[0].combos[r.aggregate.best_combo].model_dump()
 
 
 def test_multiprocessing_pool_gives_identical_results(btc):

@@ -9,6 +9,8 @@ runner's.
 """
 from __future__ import annotations
 
+import functools
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -76,6 +78,19 @@ def validated(strategy: str, params: BaseModel | Mapping[str, Any]) -> BaseModel
 
 
 def plan(strategy: str, params: BaseModel | Mapping[str, Any]) -> ComboPlan:
+    """The kernel's view of one combo (memoised for validated models: a sweep asks for the same combo's
+    plan on every window and batch)."""
+    if isinstance(params, BaseModel):
+        return _plan_cached(strategy, params)
+    return _plan(strategy, params)
+
+
+@functools.lru_cache(maxsize=65536)
+def _plan_cached(strategy: str, params: BaseModel) -> ComboPlan:
+    return _plan(strategy, params)
+
+
+def _plan(strategy: str, params: BaseModel | Mapping[str, Any]) -> ComboPlan:
     """The kernel's view of one combo of a grid-family strategy."""
     p: Any = validated(strategy, params)
     nl = int(p.num_levels)
