@@ -25,7 +25,7 @@ import ray
 from ray.exceptions import RayTaskError, TaskCancelledError, WorkerCrashedError
 
 from radar.optimize.errors import OptimizeError
-from radar.optimize.execution import OnBatch, WindowJob, WindowKey, evaluate_batch
+from radar.optimize.execution import OnBatch, WindowJob, WindowKey, evaluate_batch, prepare_window
 
 NAMESPACE = "scalp_radar"
 
@@ -58,6 +58,10 @@ def evaluate_batch_on_worker(strategy: str, cache: Any, combos: Sequence[dict[st
 
 # num_cpus=1: a batch is one single-threaded numba kernel call.
 batch_task = ray.remote(num_cpus=1)(evaluate_batch_on_worker)
+
+# A window's indicator cache is computed by a task too: all windows prepare in parallel, and the cache
+# stays in the object store (stored once) for every batch of that window to read by reference.
+prepare_task = ray.remote(num_cpus=1)(prepare_window)
 
 
 @dataclass
@@ -167,6 +171,8 @@ class RayExecutor:
         if self.scheduling_strategy is not None:
             options["scheduling_strategy"] = self.scheduling_strategy
         task = self._task.options(**options)
+        placement = {k: v for k, v in options.items() if k in ("resources", "scheduling_strategy")}
+        prep = prepare_task.options(max_retries=self.max_retries, **placement)
 
         left: dict[int, int] = {}  # job index -> batches not yet returned
         refs: dict[int, tuple[Any, ...]] = {}
@@ -184,8 +190,10 @@ class RayExecutor:
                     i, a, b = nxt
                     job = by_index[i]
                     if i not in refs:
-                        refs[i] = (shared.acquire(job.cache), shared.acquire(job.combos),
-                                   shared.acquire(job.settings), shared.acquire(job.funding))
+                        combos_ref = shared.acquire(job.combos)
+                        cache_ref = prep.remote(
+                            job.strategy, shared.acquire(job.candles), combos_ref)
+                        refs[i] = (cache_ref, combos_ref, shared.acquire(job.settings), shared.acquire(job.funding))
                         left[i] = len(job.batches)
                     cache_ref, combos_ref, settings_ref, funding_ref = refs[i]
                     pending[task.remote(job.strategy, cache_ref, combos_ref, a, b, settings_ref, funding_ref)] = (i, a, b)
@@ -202,7 +210,7 @@ class RayExecutor:
                 stats.batch_nodes[(job.key, a, b)] = node
                 left[i] -= 1
                 if left[i] == 0:
-                    for obj in (job.cache, job.combos, job.settings, job.funding):
+                    for obj in (job.candles, job.combos, job.settings, job.funding):
                         shared.release(obj)
                     del refs[i], by_index[i]
                 on_batch(job.key, a, b, rows)

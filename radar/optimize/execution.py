@@ -1,8 +1,9 @@
 """How a sweep's batches get computed: the unit of work and the executors that run it.
 
 A sweep is a list of `WindowJob`s (one per symbol x window x phase), each split into combo batches.
-The driver prepares each window's indicator cache once; an executor evaluates the batches and hands
-each result to `on_batch` as it completes. Executors differ only in where the work runs:
+Each window's indicator cache is prepared once — by the executor, so that on Ray the preparation of
+all windows runs in parallel and the cache reaches the batch tasks by reference — and the executor
+evaluates the batches, handing each result to `on_batch` as it completes. Executors differ only in where the work runs:
 `SerialExecutor` (this process), `ProcessPoolBatchExecutor` (a plain multiprocessing pool, the
 baseline) and `actors.sweep.RayExecutor` (Ray tasks on a local or multi-node cluster). Every combo is
 computed independently, so the results are identical whatever the executor and the batching.
@@ -17,7 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from radar.backtest.fast.dispatch import EngineSettings, run_batch
+from radar.backtest.fast.dispatch import EngineSettings, prepare, run_batch
+from radar.models import CandleArrays
 
 OnBatch = Callable[["WindowKey", int, int, np.ndarray], None]
 
@@ -43,7 +45,7 @@ class WindowJob:
 
     key: WindowKey
     strategy: str
-    cache: Any  # the fast engine's per-window indicator cache (dispatch.prepare)
+    candles: CandleArrays  # the window's candles
     combos: tuple[Any, ...]  # validated parameter models
     settings: EngineSettings
     funding: np.ndarray | None  # rate in force per candle (NaN -> default)
@@ -52,6 +54,11 @@ class WindowJob:
     @property
     def n_combos(self) -> int:
         return len(self.combos)
+
+
+def prepare_window(strategy: str, candles: CandleArrays, combos: Sequence[Any]) -> Any:
+    """The window's indicator cache (every distinct indicator of these combos, computed once)."""
+    return prepare(strategy, candles, combos)
 
 
 def evaluate_batch(strategy: str, cache: Any, combos: Sequence[Any], start: int, stop: int,
@@ -89,24 +96,30 @@ class SerialExecutor:
 
     def run(self, jobs: Sequence[WindowJob], on_batch: OnBatch) -> None:
         for job in jobs:
+            cache = prepare_window(job.strategy, job.candles, job.combos)
             for a, b in job.batches:
-                on_batch(job.key, a, b, evaluate_batch(job.strategy, job.cache, job.combos, a, b, job.settings,
+                on_batch(job.key, a, b, evaluate_batch(job.strategy, cache, job.combos, a, b, job.settings,
                                                        job.funding))
 
 
 _POOL_JOBS: dict[str, WindowJob] = {}
+_POOL_CACHES: dict[str, Any] = {}
 
 
 def _pool_init(jobs: Sequence[WindowJob]) -> None:
-    # Each pool worker receives the window data once (at start), like ray.put; tasks carry only indices.
+    # Each pool worker receives the window data once (at start); tasks carry only indices. A worker
+    # prepares a window's cache the first time it gets one of its batches.
     _POOL_JOBS.clear()
+    _POOL_CACHES.clear()
     _POOL_JOBS.update({str(j.key): j for j in jobs})
 
 
 def _pool_task(args: tuple[str, int, int]) -> tuple[str, int, int, np.ndarray]:
     key, a, b = args
     j = _POOL_JOBS[key]
-    return key, a, b, evaluate_batch(j.strategy, j.cache, j.combos, a, b, j.settings, j.funding)
+    if key not in _POOL_CACHES:
+        _POOL_CACHES[key] = prepare_window(j.strategy, j.candles, j.combos)
+    return key, a, b, evaluate_batch(j.strategy, _POOL_CACHES[key], j.combos, a, b, j.settings, j.funding)
 
 
 class ProcessPoolBatchExecutor:

@@ -221,8 +221,7 @@ def run_sweep(plan: SweepPlan, executor: BatchExecutor, store: SweepStoreLike | 
         part, fund = _slice(s, s.windows[key.window], key.phase)
         if len(part) == 0:
             raise OptimizeError(f"{strategy} {key.symbol}: window {key.window} {key.phase} has no candles")
-        cache = prepare(strategy, part, s.combos)
-        jobs.append(WindowJob(key, strategy, cache, s.combos, plan.settings, fund,
+        jobs.append(WindowJob(key, strategy, part, s.combos, plan.settings, fund,
                               batch_bounds(len(s.combos), plan.batch_size)))
     pending: dict[WindowKey, tuple[np.ndarray, int]] = {
         j.key: (np.full((j.n_combos, len(BATCH_COLUMNS)), np.nan), len(j.batches)) for j in jobs}

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from radar.backtest.fast.dispatch import EngineSettings, prepare
+from radar.backtest.fast.dispatch import EngineSettings
 from radar.config import load_config
 from radar.data.csv_io import read_candle_csv
 from radar.optimize.execution import SerialExecutor, WindowJob, WindowKey, batch_bounds
@@ -35,7 +35,7 @@ def build_jobs(n_windows: int = 2, combo_step: int = 97) -> list[WindowJob]:
             if phase == "oos":  # a settlement every 8th candle, alternating sign: exercises the funding ref
                 funding = np.full(len(part), np.nan)
                 funding[::8] = np.where(np.arange(len(funding[::8])) % 2 == 0, 1e-4, -5e-5)
-            jobs.append(WindowJob(WindowKey("BTC/USDT", w, phase), "grid_atr", prepare("grid_atr", part, combos),
+            jobs.append(WindowJob(WindowKey("BTC/USDT", w, phase), "grid_atr", part,
                                   combos, settings, funding, batch_bounds(len(combos), BATCH)))
     return jobs
 

@@ -40,7 +40,8 @@ def test_ray_rows_equal_serial_rows_bit_for_bit(ray_session, wfo_jobs, serial_ro
 
 
 def test_shared_window_data_is_put_once_not_per_batch(ray_session, wfo_jobs) -> None:
-    # Arrange: 4 caches + 2 funding arrays are distinct; the combo tuple and settings are shared by all jobs
+    # Arrange: 4 candle windows + 2 funding arrays are distinct; the combo tuple and settings are shared by
+    # all jobs. Caches are not put at all: a prepare task per window returns them into the object store.
     executor = RayExecutor(max_in_flight=3)
     put_calls = []
     real_put = ray.put
@@ -140,7 +141,7 @@ def test_a_worker_killed_mid_batch_costs_only_its_batch(ray_session, wfo_jobs, s
 
 def test_a_worker_error_is_raised_as_the_original_error_and_not_retried(ray_session, wfo_jobs) -> None:
     # Arrange: a strategy without a fast engine fails inside the worker
-    bad = WindowJob(wfo_jobs[0].key, "no_such_strategy", wfo_jobs[0].cache, wfo_jobs[0].combos,
+    bad = WindowJob(wfo_jobs[0].key, "no_such_strategy", wfo_jobs[0].candles, wfo_jobs[0].combos,
                     wfo_jobs[0].settings, None, ((0, 8),))
     executor = RayExecutor(max_retries=3)
 
