@@ -134,11 +134,12 @@ class SweepResult:
     resumed: int  # windows taken from the store
     wall_s: float
     cancelled: bool = False
+    eval_s: float = 0.0  # time in the executor: windows prepared and batches evaluated (the fan-out part)
 
     def to_dict(self) -> dict[str, Any]:
         return {"job_id": self.job_id, "strategy": self.strategy, "combos": self.combos, "windows": self.windows,
                 "evaluations": self.evaluations, "resumed_windows": self.resumed, "wall_s": self.wall_s,
-                "cancelled": self.cancelled, "results": [r.to_dict() for r in self.results]}
+                "cancelled": self.cancelled, "eval_s": self.eval_s, "results": [r.to_dict() for r in self.results]}
 
 
 # --------------------------------------------------------------------------------------------- planning
@@ -246,7 +247,9 @@ def run_sweep(plan: SweepPlan, executor: BatchExecutor, store: SweepStoreLike | 
     try:
         if cancel is not None and cancel.is_set():
             raise _Cancelled
+        t_eval = time.perf_counter()
         executor.run(_cancellable(jobs, cancel), on_batch)
+        eval_s = time.perf_counter() - t_eval
         if cancel is not None and cancel.is_set() and len(done_rows) < len(plan.keys()):
             raise _Cancelled
     except _Cancelled:
@@ -263,7 +266,7 @@ def run_sweep(plan: SweepPlan, executor: BatchExecutor, store: SweepStoreLike | 
         store.save_results(plan, results)
         store.finish_job(plan.job_id, "done")
     return SweepResult(plan.job_id, strategy, results, _n_combos(plan), _n_windows(plan), evaluations,
-                       len(plan.keys()) - len(jobs), time.perf_counter() - t0)
+                       len(plan.keys()) - len(jobs), time.perf_counter() - t0, eval_s=eval_s)
 
 
 class _Cancelled(Exception):
