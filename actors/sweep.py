@@ -49,12 +49,14 @@ class CancelLike(Protocol):
     def is_set(self) -> bool: ...
 
 
-# Worker-side memo of shared objects by object id. A sweep's combo tuple (thousands of parameter models)
-# and a window's indicator cache are shared by many batches; letting Ray resolve them as task arguments
-# would deserialise them again for every batch (~20 ms for 4,608 models, more than the batch itself).
-# Passed boxed in a list, a ref is fetched once per worker process and reused by the following batches.
+# Worker-side memo of combo tuples by object id. A sweep's combo tuple (thousands of parameter models) is
+# shared by all its batches; letting Ray resolve it as a task argument would deserialise it again for
+# every batch (~20 ms for 4,608 models, more than the batch itself). Passed boxed in a list, the ref is
+# fetched once per worker process and reused by the following batches. Only objects that already exist
+# (ray.put) may be boxed: a task blocked in ray.get on another task's output keeps its custom resources,
+# so boxing the cache (a prepare task's output) can deadlock a cluster whose slots are all taken.
 _MEMO: dict[str, Any] = {}
-_MEMO_MAX = 16  # a few windows in flight per worker, plus the combo tuples
+_MEMO_MAX = 4
 
 
 def _unbox(box: Sequence[Any]) -> Any:
@@ -69,10 +71,9 @@ def _unbox(box: Sequence[Any]) -> Any:
     return _MEMO[key]
 
 
-def evaluate_batch_on_worker(strategy: str, cache_box: Any, combos_box: Sequence[Any], start: int, stop: int,
+def evaluate_batch_on_worker(strategy: str, cache: Any, combos_box: Sequence[Any], start: int, stop: int,
                              settings: Any, funding: np.ndarray | None) -> tuple[str, np.ndarray]:
     """One batch on a worker: (the node it ran on, the metrics rows). Ray has resolved the other refs."""
-    cache = _unbox(cache_box) if isinstance(cache_box, list) else cache_box
     rows = evaluate_batch(strategy, cache, _unbox(combos_box), start, stop, settings, funding)
     return ray.get_runtime_context().get_node_id(), rows
 
@@ -217,7 +218,7 @@ class RayExecutor:
                         refs[i] = (cache_ref, combos_ref, shared.acquire(job.settings), shared.acquire(job.funding))
                         left[i] = len(job.batches)
                     cache_ref, combos_ref, settings_ref, funding_ref = refs[i]
-                    pending[task.remote(job.strategy, [cache_ref], [combos_ref], a, b, settings_ref,
+                    pending[task.remote(job.strategy, cache_ref, [combos_ref], a, b, settings_ref,
                                         funding_ref)] = (i, a, b)
                     stats.submitted += 1
                     stats.peak_in_flight = max(stats.peak_in_flight, len(pending))
