@@ -36,6 +36,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     run.add_argument("--batch-size", type=int, default=None, help="combos per task (default: sized to ~0.5 s)")
     run.add_argument("--capital", type=float, default=None)
     run.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    run.add_argument("--report", type=Path, default=None, help="write an HTML report (grade, windows, heatmap)")
+    run.add_argument("--report-json", type=Path, default=None, help="write the full result as a JSON report")
+    run.add_argument("--heatmap", default=None, metavar="X,Y",
+                     help="the two parameters of the heatmap (default: the two with the most values)")
     run.add_argument("--no-progress", action="store_true")
     run.set_defaults(func=cmd_run)
 
@@ -100,6 +104,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         source = FundingSource(f_ts, rates, risk.backtest.default_funding_rate) if len(f_ts) else None
         return None if source is None else source.per_candle(ts)
 
+    axes = _axes(args.heatmap)
+    for path in (args.report, args.report_json):
+        if path is not None and not path.parent.is_dir():
+            raise DataError(f"report {path}: directory {path.parent} does not exist")
     settings = EngineSettings(_costs(cfg), _capital(args.capital, cfg), risk.backtest.default_funding_rate,
                               risk.max_margin_ratio, risk.kill_switch.runner_max_loss_percent,
                               risk.backtest.hard_drawdown_percent)
@@ -109,11 +117,27 @@ def cmd_run(args: argparse.Namespace) -> int:
     plan = plan_sweep(request, cfg, candles, funding, settings, workers=args.workers or os.cpu_count() or 1)
     executor = _executor(args)
     result = _run_with_progress(plan, executor, SweepStore(store.engine), not (args.no_progress or args.json))
+    if not result.cancelled:
+        from radar.optimize import report
+
+        if args.report is not None:
+            report.write_html(args.report, result, plan, axes)
+        if args.report_json is not None:
+            report.write_json(args.report_json, result, plan, axes)
     if args.json:
         print(json.dumps(_summary(result)))
     else:
         _print(result)
     return 0
+
+
+def _axes(text: str | None) -> tuple[str, str] | None:
+    if text is None:
+        return None
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if len(parts) != 2:
+        raise RadarError(f"--heatmap: give two parameter names as X,Y, got {text!r}")
+    return parts[0], parts[1]
 
 
 def _run_with_progress(plan: Any, executor: Any, store: Any, show: bool) -> Any:

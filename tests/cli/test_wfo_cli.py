@@ -44,7 +44,13 @@ def radar(*args: str, cwd: Path, check: bool = True) -> subprocess.CompletedProc
 def test_sweep_status_and_apply(tmp_path, small_config):
     out = json.loads(radar("--config", str(small_config), "wfo", "--strategy", "grid_atr", "--symbols",
                            "BTC/USDT:USDT", "--csv", str(BTC), "--executor", "serial", "--job-id", "j1", "--json",
-                           cwd=tmp_path).stdout)
+                           "--report", str(tmp_path / "wfo.html"), "--report-json", str(tmp_path / "wfo.json"),
+                           "--heatmap", "ma_period,num_levels", cwd=tmp_path).stdout)
+    rep = json.loads((tmp_path / "wfo.json").read_text())["symbols"][0]
+    assert rep["heatmap"]["x_values"] == [10, 20] and rep["heatmap"]["y_values"] == [2, 3]
+    assert len(rep["windows"]) == 9 and len(rep["stitched_equity"]) == 9
+    page = (tmp_path / "wfo.html").read_text()
+    assert page.count('class="cell"') == 4 and 'class="equity"' in page and "Grade breakdown" in page
     assert (out["combos"], out["windows"], out["evaluations"]) == (8, 9, 8 * 9 * 2)
     res = out["results"][0]
     assert res["symbol"] == "BTC/USDT:USDT" and res["grade"] in "ABCDF"
