@@ -85,35 +85,18 @@ class StoredSweepRunner:
 
     def plan(self, request: SweepRequest, workers: int = 1) -> tuple[Any, Any]:
         """(SweepPlan, CandleStore): everything validated, no task launched."""
-        from radar.backtest.fast.dispatch import EngineSettings
-        from radar.backtest.single import FundingSource
-        from radar.cli.backtest_cmd import _costs, _read_csv_as
         from radar.config import load_config
         from radar.config.settings import get_settings
         from radar.data.store import CandleStore
-        from radar.errors import DataError
+        from radar.optimize.inputs import StoreInputs, engine_settings
         from radar.optimize.sweep import plan_sweep
 
         cfg = load_config(self.config_dir)
         store = CandleStore(self.database_url or get_settings().database_url)
-        risk = cfg.risk
-
-        def candles(symbol: str, timeframe: str):  # -> CandleArrays
-            if self.csv is not None:
-                return _read_csv_as(Path(self.csv), timeframe)
-            arr = store.load_candles(request.exchange, symbol, timeframe)
-            if len(arr) == 0:
-                raise DataError(f"no {timeframe} candles stored for {symbol} on {request.exchange}")
-            return arr
-
-        def funding(symbol: str, ts):  # -> rate per candle or None
-            f_ts, rates = store.load_funding_rates(request.exchange, symbol)
-            return FundingSource(f_ts, rates, risk.backtest.default_funding_rate).per_candle(ts) if len(f_ts) else None
-
-        settings = EngineSettings(_costs(cfg), float(risk.initial_capital), risk.backtest.default_funding_rate,
-                                  risk.max_margin_ratio, risk.kill_switch.runner_max_loss_percent,
-                                  risk.backtest.hard_drawdown_percent)
-        return plan_sweep(request, cfg, candles, funding, settings, workers=workers), store
+        inputs = StoreInputs(store, request.exchange, cfg.risk.backtest.default_funding_rate,
+                             Path(self.csv) if self.csv is not None else None)
+        return plan_sweep(request, cfg, inputs.candles, inputs.funding, engine_settings(cfg.risk),
+                          workers=workers), store
 
 
 def summarize(result: Any) -> dict[str, Any]:

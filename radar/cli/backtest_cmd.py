@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from radar.optimize.inputs import read_csv_as
 from radar.cli.common import fmt_ms, parse_date_ms
 from radar.errors import DataError, RadarError, StrategyError
 from radar.models import TIMEFRAME_MS, CandleArrays
@@ -76,24 +77,6 @@ def _clip(arr: CandleArrays, start: int | None, end: int | None) -> CandleArrays
     lo = 0 if start is None else int(np.searchsorted(ts, start, side="left"))
     hi = len(arr) if end is None else int(np.searchsorted(ts, end, side="left"))
     return arr.slice(lo, max(lo, hi))
-
-
-def _read_csv_as(path: Path, timeframe: str) -> CandleArrays:
-    """Candles of a CSV in `timeframe`: the file's own timeframe (from its name, else `timeframe`),
-    resampled up when it is lower."""
-    from radar.data.csv_io import read_candle_csv, timeframe_from_filename
-    from radar.data.resample import resample
-
-    if not path.is_file():
-        raise DataError(f"{path}: no such candle file")
-    try:
-        file_tf = timeframe_from_filename(path)
-    except DataError:
-        file_tf = timeframe
-    if TIMEFRAME_MS[file_tf] > TIMEFRAME_MS[timeframe]:
-        raise DataError(f"{path}: holds {file_tf} candles, cannot backtest on the lower timeframe {timeframe}")
-    arr, _report = read_candle_csv(path, file_tf)
-    return arr if file_tf == timeframe else resample(arr, file_tf, timeframe)
 
 
 def _check_report_path(path: Path | None) -> None:
@@ -193,7 +176,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
 
     funding = FundingSource(default_rate=cfg.risk.backtest.default_funding_rate)
     if args.csv is not None:
-        candles = _clip(_read_csv_as(args.csv, timeframe), start, end)
+        candles = _clip(read_csv_as(args.csv, timeframe), start, end)
         where = f"{args.csv}"
         if args.funding_csv is not None:
             from radar.data.csv_io import read_funding_csv
@@ -305,7 +288,7 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     stored_funding: list[str] = []
     for sym in symbols:
         if args.csv_dir is not None:
-            arr = _clip(_read_csv_as(_csv_for_symbol(args.csv_dir, sym, args.timeframe), args.timeframe), start, end)
+            arr = _clip(read_csv_as(_csv_for_symbol(args.csv_dir, sym, args.timeframe), args.timeframe), start, end)
             where = str(args.csv_dir)
         else:
             arr = store.load_candles(args.exchange, sym, args.timeframe, start, end)

@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from radar.cli.backtest_cmd import _add_window, _capital, _costs, _read_csv_as, _window
+from radar.cli.backtest_cmd import _add_window, _capital, _window
 from radar.cli.common import open_store
 from radar.errors import DataError, RadarError
 
@@ -22,7 +22,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     wsub.required = True
 
     run = wsub.add_parser("run", help="run a sweep (full grid of param_grids.yaml x every IS/OOS window)")
-    run.add_argument("--strategy", required=True)
+    run.add_argument("--strategy", required=True, help="a strategy, or several comma-separated (one job each)")
     run.add_argument("--symbols", required=True, help="comma-separated ccxt symbols")
     run.add_argument("--exchange", default="bitget", help="exchange of the stored candles (default bitget)")
     run.add_argument("--csv", type=Path, default=None, help="a candle CSV served as every symbol (no import needed)")
@@ -60,7 +60,7 @@ WFO_ACTIONS = ("run", "status", "apply")
 def _split(text: str) -> tuple[str, ...]:
     items = tuple(s.strip() for s in text.split(",") if s.strip())
     if not items:
-        raise RadarError("--symbols: give at least one symbol")
+        raise RadarError(f"give at least one name, got {text!r}")
     return items
 
 
@@ -78,57 +78,51 @@ def _executor(args: argparse.Namespace) -> Any:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from radar.backtest.fast.dispatch import EngineSettings
-    from radar.backtest.single import FundingSource
     from radar.config import load_config
+    from radar.optimize.inputs import StoreInputs, engine_settings
     from radar.optimize.job_store import SweepStore
     from radar.optimize.sweep import SweepRequest, plan_sweep
 
     cfg = load_config(args.config)
     start, end = _window(args)
     symbols = _split(args.symbols)
+    strategies = _split(args.strategy)
     store = open_store()
-    risk = cfg.risk
-
-    def candles(symbol: str, timeframe: str):
-        if args.csv is not None:
-            return _read_csv_as(args.csv, timeframe)
-        arr = store.load_candles(args.exchange, symbol, timeframe)
-        if len(arr) == 0:
-            raise DataError(f"no {timeframe} candles stored for {symbol} on {args.exchange} "
-                            f"(radar data import / radar data fetch, or --csv FILE)")
-        return arr
-
-    def funding(symbol: str, ts):
-        f_ts, rates = store.load_funding_rates(args.exchange, symbol)
-        source = FundingSource(f_ts, rates, risk.backtest.default_funding_rate) if len(f_ts) else None
-        return None if source is None else source.per_candle(ts)
-
+    inputs = StoreInputs(store, args.exchange, cfg.risk.backtest.default_funding_rate, args.csv)
     axes = _axes(args.heatmap)
     for path in (args.report, args.report_json):
         if path is not None and not path.parent.is_dir():
             raise DataError(f"report {path}: directory {path.parent} does not exist")
-    settings = EngineSettings(_costs(cfg), _capital(args.capital, cfg), risk.backtest.default_funding_rate,
-                              risk.max_margin_ratio, risk.kill_switch.runner_max_loss_percent,
-                              risk.backtest.hard_drawdown_percent)
-    request = SweepRequest(args.strategy, symbols, job_id=args.job_id, exchange=args.exchange, start_ms=start,
-                           end_ms=end, batch_size=args.batch_size)
-    # Everything is validated here, before Ray starts or a task exists.
-    plan = plan_sweep(request, cfg, candles, funding, settings, workers=args.workers or os.cpu_count() or 1)
+    if args.job_id and len(strategies) > 1:
+        raise RadarError("--job-id names one sweep: give one --strategy with it")
+    settings = engine_settings(cfg.risk, _capital(args.capital, cfg))
+    # Every strategy's sweep is validated here, before Ray starts or a task exists.
+    plans = [plan_sweep(SweepRequest(name, symbols, job_id=args.job_id, exchange=args.exchange, start_ms=start,
+                                     end_ms=end, batch_size=args.batch_size),
+                        cfg, inputs.candles, inputs.funding, settings, workers=args.workers or os.cpu_count() or 1)
+             for name in strategies]
     executor = _executor(args)
-    result = _run_with_progress(plan, executor, SweepStore(store.engine), not (args.no_progress or args.json))
-    if not result.cancelled:
-        from radar.optimize import report
+    summaries = []
+    for plan in plans:
+        result = _run_with_progress(plan, executor, SweepStore(store.engine), not (args.no_progress or args.json))
+        if not result.cancelled:
+            from radar.optimize import report
 
-        if args.report is not None:
-            report.write_html(args.report, result, plan, axes)
-        if args.report_json is not None:
-            report.write_json(args.report_json, result, plan, axes)
+            suffix = "" if len(plans) == 1 else f".{plan.request.strategy}"
+            if args.report is not None:
+                report.write_html(_suffixed(args.report, suffix), result, plan, axes)
+            if args.report_json is not None:
+                report.write_json(_suffixed(args.report_json, suffix), result, plan, axes)
+        summaries.append(_summary(result))
+        if not args.json:
+            _print(result)
     if args.json:
-        print(json.dumps(_summary(result)))
-    else:
-        _print(result)
+        print(json.dumps(summaries[0] if len(summaries) == 1 else summaries))
     return 0
+
+
+def _suffixed(path: Path, suffix: str) -> Path:
+    return path if not suffix else path.with_name(f"{path.stem}{suffix}{path.suffix}")
 
 
 def _axes(text: str | None) -> tuple[str, str] | None:
