@@ -1,0 +1,213 @@
+"""`radar wfo` as a Ray job on a `ray start` cluster (issue 5): the project travels as the job's working dir,
+the driver joins the job's cluster with `--address auto`, the sweep runs as Ray tasks and lands in the
+database named by the job's DATABASE_URL, with the same result as a local serial run.
+
+The cluster is this test's own (`ray start` with its own ports and temp dir), so it never meets the
+session's local Ray runtime (tests/ray/conftest.py). It is torn down by killing its process group and any
+process naming its temp dir, NOT by `ray stop --force`: that kills every Ray process on the machine,
+including the session runtime and other users' clusters.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.conftest import REPO_ROOT, SHARED_DATA
+
+BTC = (SHARED_DATA / "BTC-USD_1h_bitfinex.csv").resolve()
+VENV_BIN = Path(sys.executable).parent
+RAY = VENV_BIN / "ray"
+SMALL_GRID = {"ma_period": [10, 20], "num_levels": [2, 3], "sl_percent": [15, 20], "leverage": [2]}  # 8 combos
+WINDOWS = 9
+JOB = "J"
+SUBMISSION = "radar-wfo-j"
+# `ray job status` prints prose; the SDK gives the status enum. Run as a client process with the cluster's
+# env, because this pytest process may have imported Ray (its auth config is read at import).
+STATUS_SCRIPT = ("import sys\nfrom ray.job_submission import JobSubmissionClient\n"
+                 "print(JobSubmissionClient(sys.argv[1]).get_job_status(sys.argv[2]).value)")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    dashboard: str  # http://127.0.0.1:port, the job submission server
+    temp_dir: Path
+    env: dict[str, str]  # what a client of this cluster runs with
+
+
+def _free_ports(n: int) -> list[int]:
+    socks = []
+    try:
+        for _ in range(n):  # held open together, so the ports are distinct
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            socks.append(s)
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+
+
+def _client_env() -> dict[str, str]:
+    # The venv first on PATH (an activated venv): the cluster's `python` is the one with the project's deps.
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("RAY_") and k not in ("DATABASE_URL", "RADAR_CONFIG_DIR", "RADAR_DATA_DIR")}
+    env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV_BIN.parent)
+    # `ray start` (2.60) enables token auth and keeps the token in ~/.ray/auth_token; a client whose
+    # RAY_AUTH_MODE is unset is refused ("Missing authentication token").
+    env["RAY_AUTH_MODE"] = "token"
+    return env
+
+
+def _pids_naming(text: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes()
+        except OSError:  # exited meanwhile, or not ours to read
+            continue
+        if text.encode() in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+def _kill_cluster(pgid: int, temp_dir: Path) -> None:
+    """SIGKILL this cluster's processes only: its process group, then stragglers naming its temp dir."""
+    try:
+        os.killpg(pgid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    deadline = time.monotonic() + 10
+    while (pids := _pids_naming(str(temp_dir))) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.2)
+
+
+@pytest.fixture()
+def cluster() -> Iterator[Cluster]:
+    # A short temp dir: Ray's unix sockets live under it and socket paths are limited to 107 bytes.
+    temp_dir = Path(tempfile.mkdtemp(prefix="rjs", dir="/tmp"))
+    gcs, dash, client, agent_http, agent_grpc, metrics, env_agent = _free_ports(7)
+    env = _client_env()
+    cmd = [str(RAY), "start", "--head", f"--port={gcs}", "--num-cpus=2", "--include-dashboard=true",
+           f"--dashboard-port={dash}", "--dashboard-host=127.0.0.1", "--disable-usage-stats",
+           f"--temp-dir={temp_dir}", f"--ray-client-server-port={client}",
+           f"--dashboard-agent-listen-port={agent_http}", f"--dashboard-agent-grpc-port={agent_grpc}",
+           f"--metrics-export-port={metrics}", f"--runtime-env-agent-port={env_agent}"]
+    # Its own session: the daemons `ray start` leaves behind keep this process group id.
+    starter = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                               start_new_session=True)
+    try:
+        out, _ = starter.communicate(timeout=90)
+        assert starter.returncode == 0, f"ray start failed:\n{out[-3000:]}"
+        yield Cluster(f"http://127.0.0.1:{dash}", temp_dir, env)
+    finally:
+        if starter.poll() is None:
+            starter.kill()
+        _kill_cluster(starter.pid, temp_dir)
+        shutil.rmtree(temp_dir, ignore_errors=True)
+
+
+def _working_dir(root: Path) -> Path:
+    """What a user ships: the two packages (no .venv, data, .git, caches) and a config with a small grid."""
+    wd = root / "job"
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for package in ("radar", "actors"):
+        shutil.copytree(REPO_ROOT / package, wd / package, ignore=ignore)
+    shutil.copytree(REPO_ROOT / "config", wd / "config", ignore=shutil.ignore_patterns("*.bak-*"))
+    grids_path = wd / "config" / "param_grids.yaml"
+    grids = yaml.safe_load(grids_path.read_text())
+    grids["grid_atr"]["default"] = SMALL_GRID
+    grids["grid_atr"].pop("per_symbol", None)
+    grids_path.write_text(yaml.safe_dump(grids, sort_keys=False))
+    return wd
+
+
+def _wfo_args(config: str, executor: str, job_id: str) -> list[str]:
+    return ["-m", "radar", "--config", config, "wfo", "--strategy", "grid_atr", "--symbols", "BTC/USDT:USDT",
+            "--csv", str(BTC), "--executor", executor, *(["--address", "auto"] if executor == "ray" else []),
+            "--job-id", job_id, "--json"]
+
+
+def _ray_cli(cluster: Cluster, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([str(RAY), *args], env=cluster.env, capture_output=True, text=True, timeout=timeout)
+
+
+def _summary_from(logs: str) -> dict:
+    lines = [ln for ln in logs.splitlines() if ln.startswith('{"job_id"')]
+    assert len(lines) == 1, f"expected one JSON summary in the job logs:\n{logs[-3000:]}"
+    return json.loads(lines[0])
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+@pytest.mark.timeout(240)
+def test_wfo_submitted_as_ray_job_runs_on_the_cluster_and_stores_its_result(tmp_path, cluster):
+    # Arrange
+    wd = _working_dir(tmp_path)
+    db = tmp_path / "db" / "wfo.db"
+    runtime_env = {"env_vars": {"DATABASE_URL": f"sqlite:///{db}"}}
+
+    # Act: submit and wait (`ray job submit` tails the logs until the job ends)
+    t0 = time.monotonic()
+    submit = _ray_cli(cluster, "job", "submit", "--address", cluster.dashboard, "--submission-id", SUBMISSION,
+                      "--working-dir", str(wd), "--runtime-env-json", json.dumps(runtime_env), "--",
+                      "python", *_wfo_args("config", "ray", JOB), timeout=180)
+    submit_s = time.monotonic() - t0
+    status = subprocess.run([sys.executable, "-c", STATUS_SCRIPT, cluster.dashboard, SUBMISSION], env=cluster.env,
+                            capture_output=True, text=True, timeout=60)
+    logs = _ray_cli(cluster, "job", "logs", "--address", cluster.dashboard, SUBMISSION)
+
+    # Assert: the job succeeded on this cluster and printed a graded summary
+    assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
+    assert status.stdout.strip() == "SUCCEEDED", status.stdout + status.stderr[-2000:]
+    assert logs.returncode == 0, logs.stderr
+    summary = _summary_from(logs.stdout)
+    assert (summary["job_id"], summary["combos"], summary["windows"]) == (JOB, 8, WINDOWS)
+    assert summary["evaluations"] == 8 * WINDOWS * 2 and summary["resumed_windows"] == 0
+    result = summary["results"][0]
+    assert result["symbol"] == "BTC/USDT:USDT" and result["grade"] in ("A", "B", "C", "D", "F")
+    assert submit_s < 150, f"job took {submit_s:.0f} s"
+
+    # Assert: the job's database (its DATABASE_URL) holds the finished job, every window and the result
+    con = sqlite3.connect(db)
+    try:
+        assert con.execute("SELECT status, progress, total FROM optimization_jobs WHERE id = ?",
+                           (JOB,)).fetchall() == [("done", 144, 144)]
+        assert con.execute("SELECT count(*) FROM wfo_window_metrics WHERE job_id = ?", (JOB,)).fetchone() == (
+            WINDOWS * 2,)
+        stored = con.execute("SELECT symbol, grade, score, params FROM optimization_results WHERE job_id = ?",
+                             (JOB,)).fetchall()
+    finally:
+        con.close()
+    assert len(stored) == 1
+    symbol, grade, score, params = stored[0]
+    assert (symbol, grade, round(score, 2)) == ("BTC/USDT:USDT", result["grade"], result["score"])
+    assert json.loads(params) == result["best_params"]
+
+    # Assert: the cluster's answer is the serial reference on the same config
+    local = subprocess.run([sys.executable, *_wfo_args(str(wd / "config"), "serial", "ref")], capture_output=True,
+                           text=True, timeout=120, cwd=tmp_path,
+                           env={**cluster.env, "RADAR_DATA_DIR": str(tmp_path / "ref")})
+    assert local.returncode == 0, local.stderr
+    assert json.loads(local.stdout)["results"] == summary["results"]
