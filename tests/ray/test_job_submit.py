@@ -35,15 +35,26 @@ SMALL_GRID = {"ma_period": [10, 20], "num_levels": [2, 3], "sl_percent": [15, 20
 WINDOWS = 9
 JOB = "J"
 SUBMISSION = "radar-wfo-j"
-# `ray job status` prints prose; the SDK gives the status enum. Run as a client process with the cluster's
-# env, because this pytest process may have imported Ray (its auth config is read at import).
-STATUS_SCRIPT = ("import sys\nfrom ray.job_submission import JobSubmissionClient\n"
-                 "print(JobSubmissionClient(sys.argv[1]).get_job_status(sys.argv[2]).value)")
+# `ray job status` prints prose; the SDK gives the status enum, and the state API what ran on the cluster.
+# Run as a client process with the cluster's env, because this pytest process may have imported Ray (its
+# auth config is read at import).
+CLIENT_SCRIPT = """
+import json, sys
+from collections import Counter
+from ray.job_submission import JobSubmissionClient
+from ray.util.state import list_tasks
+
+address, submission = sys.argv[1:]
+status = JobSubmissionClient(address).get_job_status(submission).value
+tasks = list_tasks(address=address, limit=10_000, raise_on_missing_output=False)
+print(json.dumps({"status": status, "tasks": Counter(f"{t.name}:{t.state}" for t in tasks)}))
+"""
 
 
 @dataclass(frozen=True)
 class Cluster:
     dashboard: str  # http://127.0.0.1:port, the job submission server
+    gcs_port: int
     temp_dir: Path
     env: dict[str, str]  # what a client of this cluster runs with
 
@@ -120,7 +131,7 @@ def cluster() -> Iterator[Cluster]:
     try:
         out, _ = starter.communicate(timeout=90)
         assert starter.returncode == 0, f"ray start failed:\n{out[-3000:]}"
-        yield Cluster(f"http://127.0.0.1:{dash}", temp_dir, env)
+        yield Cluster(f"http://127.0.0.1:{dash}", gcs, temp_dir, env)
     finally:
         if starter.poll() is None:
             starter.kill()
@@ -174,15 +185,25 @@ def test_wfo_submitted_as_ray_job_runs_on_the_cluster_and_stores_its_result(tmp_
                       "--working-dir", str(wd), "--runtime-env-json", json.dumps(runtime_env), "--",
                       "python", *_wfo_args("config", "ray", JOB), timeout=180)
     submit_s = time.monotonic() - t0
-    status = subprocess.run([sys.executable, "-c", STATUS_SCRIPT, cluster.dashboard, SUBMISSION], env=cluster.env,
-                            capture_output=True, text=True, timeout=60)
+    state = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, cluster.dashboard, SUBMISSION], env=cluster.env,
+                           capture_output=True, text=True, timeout=60)
     logs = _ray_cli(cluster, "job", "logs", "--address", cluster.dashboard, SUBMISSION)
 
     # Assert: the job succeeded on this cluster and printed a graded summary
     assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
-    assert status.stdout.strip() == "SUCCEEDED", status.stdout + status.stderr[-2000:]
+    assert state.returncode == 0, state.stderr[-3000:]
+    seen = json.loads(state.stdout)
+    assert seen["status"] == "SUCCEEDED"
+    # every window (9 x IS/OOS) was prepared by a task and its combos evaluated by batch tasks, none failed
+    assert seen["tasks"].get("prepare_window:FINISHED") == WINDOWS * 2, seen
+    assert seen["tasks"].get("evaluate_batch_on_worker:FINISHED", 0) >= WINDOWS * 2, seen
+    assert not [k for k in seen["tasks"] if not k.endswith(":FINISHED")], seen
     assert logs.returncode == 0, logs.stderr
     summary = _summary_from(logs.stdout)
+    # `--address auto` inside the job resolved to this cluster (the job manager's RAY_ADDRESS), not to a
+    # local runtime the pytest session may have up
+    assert "Connecting to existing Ray cluster at address: " in logs.stdout
+    assert f":{cluster.gcs_port}..." in logs.stdout, logs.stdout[:2000]
     assert (summary["job_id"], summary["combos"], summary["windows"]) == (JOB, 8, WINDOWS)
     assert summary["evaluations"] == 8 * WINDOWS * 2 and summary["resumed_windows"] == 0
     result = summary["results"][0]
