@@ -295,6 +295,10 @@ class FeedBook:
         return self.add_stream(symbol, timeframe).update(rows, now)
 
     def tick(self) -> FeedUpdate:
+        """Close candles by the clock. Not while disconnected: the last values seen may be minutes old, so
+        those candles come from the reconnect back-fill instead."""
+        if not self.connected:
+            return FeedUpdate()
         now = self.clock.now_ms()
         out = FeedUpdate()
         for t in self.trackers.values():
@@ -325,9 +329,7 @@ class FeedBook:
     def funding(self, symbol: str, timestamp: int, rate: float) -> FundingMsg | None:
         """A message for a new funding reading, None for one already seen (polling repeats it) or a bad value."""
         seq, last = self._funding.get(symbol, (0, -1))
-        if timestamp < last or not math.isfinite(rate):
-            return None
-        if timestamp == last:
+        if timestamp <= last or not math.isfinite(rate):
             return None
         self._funding[symbol] = (seq + 1, timestamp)
         return FundingMsg(seq + 1, symbol, int(timestamp), float(rate))
@@ -422,6 +424,11 @@ class Backoff:
     def reset(self) -> None:
         self.attempts = 0
 
+    @classmethod
+    def from_config(cls, exchange: Any, jitter: float = 0.0, rng: random.Random | None = None) -> Backoff:
+        """From exchanges.yaml (`reconnect_initial_s`, `reconnect_max_s`)."""
+        return cls(exchange.reconnect_initial_s, exchange.reconnect_max_s, jitter=jitter, rng=rng or random.Random())
+
 
 RATE_LIMIT_CODES = ("30006", "429")
 
@@ -452,6 +459,11 @@ class RetryPolicy:
     initial_s: float = 1.0
     max_s: float = 60.0
     codes: tuple[str, ...] = RATE_LIMIT_CODES
+
+    @classmethod
+    def from_config(cls, exchange: Any) -> RetryPolicy:
+        """From exchanges.yaml (`max_retries`, `retry_backoff_s`, `rate_limit_codes`)."""
+        return cls(exchange.max_retries, exchange.retry_backoff_s, codes=tuple(exchange.rate_limit_codes))
 
     def delays(self) -> list[float]:
         return [min(self.initial_s * 2 ** k, self.max_s) for k in range(self.retries)]

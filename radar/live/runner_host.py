@@ -69,13 +69,14 @@ def _key(symbol: str, timeframe: str) -> str:
 
 class RunnerHost:
     def __init__(self, strategy_name: str, runners: Mapping[str, LiveRunner], *,
-                 entries_blocked: Callable[[], bool] | None = None) -> None:
-        """`runners` by symbol. Each runner's own margin guard (e.g. a shared portfolio guard) is kept and
-        asked after the kill-switch check."""
+                 entries_blocked: Callable[[], bool] | None = None,
+                 margin_guard: Callable[[str, float], bool] | None = None) -> None:
+        """`runners` by symbol. `margin_guard` (e.g. the system-wide margin guard of SPEC §8), or else a runner's
+        own guard, is asked after the kill-switch check."""
         self.strategy_name = strategy_name
         self.runners: dict[str, LiveRunner] = dict(runners)
         self.entries_blocked = entries_blocked
-        self._outer_guards = {sym: r.margin_guard for sym, r in self.runners.items()}
+        self._outer_guards = {sym: margin_guard or r.margin_guard for sym, r in self.runners.items()}
         for sym, r in self.runners.items():
             r.margin_guard = self._guard_for(sym)
         self.last_seq: dict[str, int] = {}
@@ -213,7 +214,8 @@ def build_runner_host(strategy_name: str, symbols: Sequence[str], strategy_facto
                       capital: float, n_runners: int | None = None, n_assets: int | None = None,
                       costs: CostModel | None = None, max_margin_ratio: float = 0.70, max_asset_fraction: float = 0.25,
                       kill_switch_loss_pct: float = 25.0, exchange: str = "",
-                      entries_blocked: Callable[[], bool] | None = None) -> RunnerHost:
+                      entries_blocked: Callable[[], bool] | None = None,
+                      margin_guard: Callable[[str, float], bool] | None = None) -> RunnerHost:
     """One runner per symbol; `strategy_factory(symbol)` builds that symbol's strategy (per-asset params).
     `n_runners`/`n_assets` are the whole live system's counts (default: this host alone)."""
     runners = {}
@@ -223,4 +225,4 @@ def build_runner_host(strategy_name: str, symbols: Sequence[str], strategy_facto
                                  max_asset_fraction=max_asset_fraction, kill_switch_loss_pct=kill_switch_loss_pct,
                                  exchange=exchange)
         runners[sym] = make_runner(strategy_factory(sym), cfg)
-    return RunnerHost(strategy_name, runners, entries_blocked=entries_blocked)
+    return RunnerHost(strategy_name, runners, entries_blocked=entries_blocked, margin_guard=margin_guard)

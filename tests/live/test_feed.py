@@ -356,3 +356,35 @@ def test_subscriptions_are_staggered_in_batches_of_ten_every_half_second():
 
     assert [(d, len(b)) for d, b in plan] == [(0.0, 10), (0.5, 10), (1.0, 5)]
     assert [s for _, b in plan for s in b] == streams
+
+
+def test_no_clock_close_while_disconnected_the_reconnect_backfill_supplies_the_candle():
+    # Arrange: the in-progress T0 row was last seen 5 minutes into the hour, then the connection dropped
+    clock = ManualClock(T0 + 300_000)
+    book = FeedBook(clock)
+    book.add_stream(SYM, "1h", last_closed_ts=T0 - H)
+    book.on_ohlcv(SYM, "1h", [row(T0, 100.2)])
+    book.on_disconnect()
+    clock.set(T0 + 2 * H + 600_000)
+
+    # Act
+    while_down = book.tick()
+    [req] = book.on_reconnect()
+    filled = book.on_backfill(req, [row(T0, 107.0), row(T0 + H, 108.0)])
+
+    # Assert
+    assert while_down.candles == ()
+    assert (req.start_ms, req.end_ms) == (T0, T0 + 2 * H)
+    assert [(m.seq, m.candle.close) for m in filled.candles] == [(1, 107.0), (2, 108.0)]
+
+
+def test_policies_read_exchanges_yaml_settings():
+    from radar.config.models import ExchangeConfig
+
+    cfg = ExchangeConfig(max_retries=2, retry_backoff_s=0.5, reconnect_initial_s=2.0, reconnect_max_s=10.0)
+
+    policy = RetryPolicy.from_config(cfg)
+    backoff = Backoff.from_config(cfg)
+
+    assert policy.delays() == [0.5, 1.0] and policy.codes == ("30006", "429")
+    assert [backoff.next_delay() for _ in range(4)] == [2.0, 4.0, 8.0, 10.0]

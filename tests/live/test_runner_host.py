@@ -155,3 +155,22 @@ def test_live_sizing_is_an_even_capital_split_with_a_capped_fixed_allocation():
     assert few.runner_id == "grid_atr:BTC/USDT:USDT" and few.sizing == "fixed" and few.hard_drawdown_pct is None
     assert few.initial_capital == pytest.approx(3_333.333333333) and few.fixed_allocation == 2_500.0
     assert (many.initial_capital, many.fixed_allocation) == (1_250.0, 1_250.0)
+
+
+def test_a_shared_margin_guard_is_asked_after_the_kill_switch_check():
+    # Arrange: a system-wide guard that accepts at most 3 entries
+    asked: list[tuple[str, float]] = []
+
+    def guard(runner_id: str, margin: float) -> bool:
+        asked.append((runner_id, margin))
+        return len(asked) <= 3
+
+    h = build_runner_host("grid_atr", [SYM], lambda s: create_strategy("grid_atr", {}), capital=10_000.0,
+                          n_runners=1, n_assets=4, margin_guard=guard)
+
+    # Act
+    events = [e for i, c in enumerate(candles_for("1h", 3000)) for e in h.on_candle(CandleMsg(i + 1, c, 0))]
+
+    # Assert: grid_atr has 3 levels, margin per level = 2,500 / 3
+    assert len([e for e in events if e.kind is EventKind.OPEN]) == 3
+    assert asked[0] == ("grid_atr:BTC/USDT:USDT", pytest.approx(2_500.0 / 3))
