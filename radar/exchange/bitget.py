@@ -2,7 +2,8 @@
 
 Real use passes no `base_url`. Tests and demos pass the loopback URL of the emulator
 (`radar.exchange.emulator`); every API family in `exchange.urls['api']` is then pointed at it, so the
-unmodified ccxt code path (signing, parsing, error mapping) is exercised end to end.
+unmodified ccxt code path (signing, parsing, error mapping) is exercised end to end. With `pro=True`
+the client is a `ccxt.pro.bitget` whose WebSocket URLs point at the same server (`ws://.../v2/ws/public`).
 """
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any
 
 import ccxt
 import ccxt.async_support
+import ccxt.pro
 
 from radar.errors import DataError
 from radar.models import timeframe_ms
@@ -48,11 +50,17 @@ def make_bitget_client(
     secret: str | None = None,
     password: str | None = None,
     async_: bool = False,
+    pro: bool = False,
+    ws_url: str | None = None,
+    ws_keepalive_ms: int | None = None,
     timeout_ms: int = 10_000,
 ) -> Any:
     """A ccxt bitget client configured for USDT-M swaps (rate limiter on, swap markets only).
 
-    With `base_url` (e.g. `http://127.0.0.1:8123`) every API family URL is redirected there.
+    With `base_url` (e.g. `http://127.0.0.1:8123`) every REST API family URL is redirected there.
+    `pro=True` returns an (async) `ccxt.pro.bitget`; its WebSocket root is `ws_url` if given, else
+    `base_url` with ws:// (the emulator serves both on one port). `ws_keepalive_ms` sets the ping
+    interval (a connection is declared dead after two missed pongs; ccxt's default is 30 s).
     """
     config: dict[str, Any] = {
         "enableRateLimit": True,
@@ -66,12 +74,35 @@ def make_bitget_client(
     }
     if api_key is not None:
         config.update(apiKey=api_key, secret=secret, password=password)
-    cls = ccxt.async_support.bitget if async_ else ccxt.bitget
+    if pro:
+        cls: Any = ccxt.pro.bitget
+    else:
+        cls = ccxt.async_support.bitget if async_ else ccxt.bitget
     client = cls(config)
     if base_url is not None:
         root = base_url.rstrip("/")
-        client.urls["api"] = {family: root for family in client.urls["api"]}
+        client.urls["api"] = {family: root for family in client.urls["api"] if family != "ws"}
+    if pro and (ws_url is not None or base_url is not None):
+        ws_root = _ws_root(ws_url if ws_url is not None else str(base_url))
+        client.urls["api"]["ws"] = {
+            "public": f"{ws_root}/v2/ws/public", "private": f"{ws_root}/v2/ws/private",
+            "utaPublic": f"{ws_root}/v3/ws/public", "utaPrivate": f"{ws_root}/v3/ws/private",
+        }
+    if pro and ws_keepalive_ms is not None:
+        client.streaming = {**client.streaming, "keepAlive": int(ws_keepalive_ms)}
     return client
+
+
+def _ws_root(url: str) -> str:
+    """`http://h:p`, `ws://h:p/v2/ws/public` or `ws://h:p` -> `ws://h:p` (https -> wss)."""
+    root = url.rstrip("/")
+    for suffix in ("/v2/ws/public", "/v2/ws/private", "/v3/ws/public", "/v3/ws/private"):
+        root = root.removesuffix(suffix)
+    if root.startswith("http://"):
+        root = "ws://" + root[len("http://"):]
+    elif root.startswith("https://"):
+        root = "wss://" + root[len("https://"):]
+    return root
 
 
 def ohlcv_page_limit(client: Any, timeframe: str, since_ms: int, requested: int) -> int:

@@ -1,15 +1,24 @@
-"""Injectable misbehaviour for the emulator: rate limits, stalls, 5xx, and dying half way.
+"""Injectable misbehaviour for the emulator: rate limits, stalls, 5xx, and dying half way (REST);
+dropped connections, silent stalls, malformed frames, repeated and reordered candles (WebSocket).
 
 Tests set faults on the Python object (thread-safe: the server may run in another thread) or through
-`POST /_emulator/faults`. Every fault can be scoped to paths containing a substring (e.g. `candles`).
+`POST /_emulator/faults`. Every REST fault can be scoped to paths containing a substring (e.g. `candles`).
+WebSocket faults are consumed by the replay loop (`radar.exchange.emulator.replay`) on its next tick.
 """
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any, Literal
 
 FaultKind = Literal["none", "rate_limit", "server_error", "stall", "die"]
+# invalid_json: a text frame that starts like JSON but does not parse; wrong_shape: valid JSON for a
+# subscribed channel whose fields have the wrong types.
+MalformedKind = Literal["invalid_json", "wrong_shape"]
+MALFORMED_KINDS: tuple[str, ...] = ("invalid_json", "wrong_shape")
+_CONFIG_KEYS = {"reset", "rate_limit", "server_error", "stall", "die_after_candle_requests", "match",
+                "ws_drop", "ws_stall", "ws_malformed", "ws_repeat", "ws_reorder"}
 
 
 @dataclass(frozen=True)
@@ -40,6 +49,11 @@ class Faults:
         self._die_after: int | None = None
         self._candle_requests_served = 0
         self.dead = False
+        self._ws_drops: list[bool] = []  # one entry per requested drop: abrupt?
+        self._ws_stall_until = 0.0  # time.monotonic() until which no push is sent
+        self._ws_malformed: list[str] = []
+        self._ws_repeat = 0
+        self._ws_reorder = 0
 
     def rate_limit(self, count: int = 1, *, match: str | None = None) -> Faults:
         """Answer the next `count` matching requests with HTTP 429 (Bitget code 429)."""
@@ -59,11 +73,88 @@ class Faults:
             self.dead = self._candle_requests_served >= k
         return self
 
+    # ---------------------------------------------------------------- WebSocket faults
+    def ws_drop(self, *, abrupt: bool = False) -> Faults:
+        """Close every open WebSocket (a close frame, or with `abrupt` the TCP connection without one)."""
+        with self._lock:
+            self._ws_drops.append(bool(abrupt))
+        return self
+
+    def ws_stall(self, seconds: float) -> Faults:
+        """Push nothing for `seconds` (real time); the connection stays up and still answers `ping`.
+
+        Events that fall due meanwhile are delivered afterwards, as a real exchange catching up would.
+        """
+        if not seconds > 0:
+            raise ValueError(f"ws_stall: seconds must be > 0, got {seconds}")
+        with self._lock:
+            self._ws_stall_until = max(self._ws_stall_until, time.monotonic() + float(seconds))
+        return self
+
+    def ws_malformed(self, count: int = 1, *, kind: MalformedKind = "invalid_json") -> Faults:
+        """Send `count` malformed frames to every subscribed connection on the next tick."""
+        if count < 1:
+            raise ValueError("ws_malformed: count must be >= 1")
+        if kind not in MALFORMED_KINDS:
+            raise ValueError(f"ws_malformed: kind must be one of {', '.join(MALFORMED_KINDS)}, got {kind!r}")
+        with self._lock:
+            self._ws_malformed.extend([kind] * int(count))
+        return self
+
+    def ws_repeat(self, count: int = 1) -> Faults:
+        """The next `count` closed candles are delivered twice: again after the next candle's first update."""
+        if count < 1:
+            raise ValueError("ws_repeat: count must be >= 1")
+        with self._lock:
+            self._ws_repeat += int(count)
+        return self
+
+    def ws_reorder(self, count: int = 1) -> Faults:
+        """The next `count` times a candle closes, its final update is held back and sent after the
+        final update of the candle that follows it (so two closed candles arrive swapped)."""
+        if count < 1:
+            raise ValueError("ws_reorder: count must be >= 1")
+        with self._lock:
+            self._ws_reorder += int(count)
+        return self
+
+    def take_ws_drop(self) -> bool | None:
+        """None if no drop is pending, else whether it is abrupt (consumes it)."""
+        with self._lock:
+            return self._ws_drops.pop(0) if self._ws_drops else None
+
+    def ws_stalled(self) -> bool:
+        with self._lock:
+            return time.monotonic() < self._ws_stall_until
+
+    def take_ws_malformed(self) -> list[str]:
+        with self._lock:
+            kinds, self._ws_malformed = self._ws_malformed, []
+            return kinds
+
+    def take_ws_repeat(self) -> bool:
+        with self._lock:
+            if self._ws_repeat <= 0:
+                return False
+            self._ws_repeat -= 1
+            return True
+
+    def take_ws_reorder(self) -> bool:
+        with self._lock:
+            if self._ws_reorder <= 0:
+                return False
+            self._ws_reorder -= 1
+            return True
+
     def reset(self) -> Faults:
         with self._lock:
             self._pending.clear()
             self._die_after = None
             self.dead = False
+            self._ws_drops.clear()
+            self._ws_stall_until = 0.0
+            self._ws_malformed.clear()
+            self._ws_repeat = self._ws_reorder = 0
         return self
 
     @property
@@ -93,9 +184,11 @@ class Faults:
         """Apply the JSON body of `POST /_emulator/faults`.
 
         Keys: reset (bool), rate_limit (int), server_error ({count, status} or int), stall ({count,
-        seconds}), die_after_candle_requests (int), match (path substring applied to the new faults).
+        seconds}), die_after_candle_requests (int), match (path substring applied to the new faults);
+        WebSocket: ws_drop (true or {abrupt}), ws_stall (seconds), ws_malformed (int or {count, kind}),
+        ws_repeat (int), ws_reorder (int).
         """
-        unknown = set(spec) - {"reset", "rate_limit", "server_error", "stall", "die_after_candle_requests", "match"}
+        unknown = set(spec) - _CONFIG_KEYS
         if unknown:
             raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
         match = spec.get("match")
@@ -112,6 +205,19 @@ class Faults:
             self.stall(int(st.get("count", 1)), seconds=float(st.get("seconds", 1.0)), match=match)
         if "die_after_candle_requests" in spec:
             self.die_after_candle_requests(int(spec["die_after_candle_requests"]))
+        if spec.get("ws_drop"):
+            drop = spec["ws_drop"]
+            self.ws_drop(abrupt=bool(drop.get("abrupt", False)) if isinstance(drop, dict) else False)
+        if "ws_stall" in spec:
+            self.ws_stall(float(spec["ws_stall"]))
+        if "ws_malformed" in spec:
+            mf = spec["ws_malformed"]
+            mf = mf if isinstance(mf, dict) else {"count": mf}
+            self.ws_malformed(int(mf.get("count", 1)), kind=mf.get("kind", "invalid_json"))
+        if "ws_repeat" in spec:
+            self.ws_repeat(int(spec["ws_repeat"]))
+        if "ws_reorder" in spec:
+            self.ws_reorder(int(spec["ws_reorder"]))
         return self
 
     def _push(self, pending: _Pending) -> Faults:

@@ -20,11 +20,18 @@ from radar.models import CandleArrays, timeframe_ms
 
 
 class Clock:
-    """Wall-clock time by default; `set`/`advance` switch it to a virtual time (thread-safe)."""
+    """The emulator's notion of now (thread-safe).
 
-    def __init__(self, now_ms: int | None = None) -> None:
+    Three modes: wall-clock time (the default), a fixed virtual time (`set`/`advance`), and a running
+    virtual time that advances at `speed` simulated seconds per real second (`start`; `pause` freezes
+    it). Replays use the running mode, so REST history and the WebSocket stream read one clock.
+    """
+
+    def __init__(self, now_ms: int | None = None, *, speed: float = 1.0) -> None:
         self._lock = threading.Lock()
-        self._fixed = now_ms
+        self._fixed = now_ms  # virtual time at the anchor; None = wall clock
+        self._anchor: float | None = None  # monotonic() when running, None when frozen
+        self._speed = _check_speed(speed)
 
     @classmethod
     def wall(cls) -> Clock:
@@ -34,18 +41,83 @@ class Clock:
     def fixed(cls, now_ms: int) -> Clock:
         return cls(int(now_ms))
 
+    @classmethod
+    def replay(cls, start_ms: int, speed: float, *, running: bool = True) -> Clock:
+        """A virtual clock at `start_ms` advancing `speed` simulated seconds per real second."""
+        clock = cls(int(start_ms), speed=speed)
+        if running:
+            clock.start()
+        return clock
+
+    def _now_locked(self) -> int:
+        if self._fixed is None:
+            return int(time.time() * 1000)
+        if self._anchor is None:
+            return self._fixed
+        return self._fixed + int((time.monotonic() - self._anchor) * 1000 * self._speed)
+
+    def _rebase_locked(self) -> None:
+        """Fold the elapsed running time into `_fixed` so speed/mode changes apply from now on."""
+        self._fixed = self._now_locked()
+        if self._anchor is not None:
+            self._anchor = time.monotonic()
+
     def now_ms(self) -> int:
         with self._lock:
-            return self._fixed if self._fixed is not None else int(time.time() * 1000)
+            return self._now_locked()
+
+    @property
+    def running(self) -> bool:
+        with self._lock:
+            return self._anchor is not None
+
+    @property
+    def speed(self) -> float:
+        with self._lock:
+            return self._speed
 
     def set(self, now_ms: int) -> None:
+        """Jump to `now_ms` (a running clock keeps running from there)."""
         with self._lock:
             self._fixed = int(now_ms)
+            if self._anchor is not None:
+                self._anchor = time.monotonic()
 
     def advance(self, delta_ms: int) -> None:
         with self._lock:
-            base = self._fixed if self._fixed is not None else int(time.time() * 1000)
-            self._fixed = base + int(delta_ms)
+            self._rebase_locked()
+            assert self._fixed is not None
+            self._fixed += int(delta_ms)
+
+    def start(self, speed: float | None = None) -> None:
+        """Run from the current virtual time (a wall clock freezes at the real now first)."""
+        with self._lock:
+            self._rebase_locked()
+            if speed is not None:
+                self._speed = _check_speed(speed)
+            self._anchor = time.monotonic()
+
+    def pause(self) -> None:
+        with self._lock:
+            self._rebase_locked()
+            self._anchor = None
+
+    def set_speed(self, speed: float) -> None:
+        with self._lock:
+            self._rebase_locked()
+            self._speed = _check_speed(speed)
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            return {"now_ms": self._now_locked(), "speed": self._speed, "running": self._anchor is not None,
+                    "wall": self._fixed is None}
+
+
+def _check_speed(speed: float) -> float:
+    speed = float(speed)
+    if not math.isfinite(speed) or speed <= 0:
+        raise ValueError(f"clock speed must be a positive number of simulated seconds per second, got {speed}")
+    return speed
 
 
 @dataclass(frozen=True)

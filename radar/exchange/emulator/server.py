@@ -2,10 +2,12 @@
 
 Serves what ccxt's `load_markets()` and the USDT-M market-data calls hit: server time, contracts,
 coins, candles / history-candles, ticker(s), current funding rate and open interest, all in Bitget's
-envelope `{"code":"00000","msg":"success","requestTime":...,"data":...}`. Later issues add the public
-WebSocket and the trading endpoints on the same `BitgetEmulator` (add routes in `_routes`).
+envelope `{"code":"00000","msg":"success","requestTime":...,"data":...}`; and the public WebSocket
+`/v2/ws/public` (`ws.py`) streaming candles replayed on the emulator clock (`replay.py`). Later issues
+add the trading endpoints on the same `BitgetEmulator` (add routes in `_routes`).
 
-Admin endpoints (not Bitget): `POST /_emulator/faults`, `POST /_emulator/clock`, `GET /_emulator/requests`.
+Admin endpoints (not Bitget): `POST /_emulator/faults`, `POST /_emulator/clock` (now_ms, advance_ms,
+speed, run: true|false), `GET /_emulator/clock`, `GET /_emulator/requests`.
 """
 from __future__ import annotations
 
@@ -22,6 +24,8 @@ from aiohttp import web
 
 from radar.exchange.emulator.faults import Faults
 from radar.exchange.emulator.market import Clock, MarketData, next_funding_ms
+from radar.exchange.emulator.replay import Replayer
+from radar.exchange.emulator.ws import WS_PUBLIC_PATH, PublicWebSocket
 from radar.models import CandleArrays
 
 PRODUCT_TYPE = "USDT-FUTURES"
@@ -65,12 +69,21 @@ SERVED_KEY = web.RequestKey("served", _Served)
 
 
 class BitgetEmulator:
-    """Owns the aiohttp app, the market data, the clock, the faults and the request log."""
+    """Owns the aiohttp app, the market data, the clock, the faults, the request log and the WebSocket.
 
-    def __init__(self, market: MarketData, clock: Clock | None = None, faults: Faults | None = None) -> None:
+    Replay control from Python goes through the clock: `emulator.clock.start(speed)`, `.pause()`,
+    `.set(now_ms)` (jump), `.set_speed(x)`; the WebSocket pushes follow it within `tick_s`.
+    """
+
+    def __init__(self, market: MarketData, clock: Clock | None = None, faults: Faults | None = None,
+                 *, tick_s: float = 0.02) -> None:
         self.market = market
         self.clock = clock or Clock.wall()
         self.faults = faults or Faults()
+        self.ws = PublicWebSocket(market, self.clock)
+        self.replayer = Replayer(self.ws, self.clock, self.faults, tick_s=tick_s)
+        self.ws.replayer = self.replayer
+        self.ws_url: str | None = None
         self._log_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self.app = web.Application(middlewares=[self._middleware])
@@ -86,9 +99,13 @@ class BitgetEmulator:
         await site.start()
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
+        self.ws_url = f"ws://{bound_host}:{bound_port}{WS_PUBLIC_PATH}"
+        self.replayer.start()
         return self.base_url
 
     async def stop(self) -> None:
+        await self.replayer.stop()
+        await self.ws.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -122,6 +139,8 @@ class BitgetEmulator:
             web.get("/api/v2/mix/market/open-interest", self._open_interest),
             web.post("/_emulator/faults", self._admin_faults),
             web.post("/_emulator/clock", self._admin_clock),
+            web.get("/_emulator/clock", self._admin_clock_state),
+            web.get(WS_PUBLIC_PATH, self.ws.handle),
             web.get("/_emulator/requests", self._admin_requests),
         ]
 
@@ -134,8 +153,8 @@ class BitgetEmulator:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/_emulator/"):
-            return await handler(request)
+        if request.path.startswith("/_emulator/") or request.path == WS_PUBLIC_PATH:
+            return await handler(request)  # WebSocket faults are applied by the replayer
         params = dict(request.query)
         action = self.faults.next_action(request.path)
         if action.kind == "die":
@@ -312,12 +331,26 @@ class BitgetEmulator:
         return web.json_response({"ok": True})
 
     async def _admin_clock(self, request: web.Request) -> web.Response:
-        body = await request.json()
-        if "now_ms" in body:
-            self.clock.set(int(body["now_ms"]))
-        if "advance_ms" in body:
-            self.clock.advance(int(body["advance_ms"]))
-        return web.json_response({"now_ms": self.clock.now_ms()})
+        """Body keys (all optional): now_ms (jump), advance_ms, speed, run (true = start, false = pause)."""
+        try:
+            body = await request.json()
+            unknown = set(body) - {"now_ms", "advance_ms", "speed", "run"}
+            if unknown:
+                raise ValueError(f"unknown clock keys: {', '.join(sorted(unknown))}")
+            if "now_ms" in body:
+                self.clock.set(int(body["now_ms"]))
+            if "advance_ms" in body:
+                self.clock.advance(int(body["advance_ms"]))
+            if "speed" in body:
+                self.clock.set_speed(float(body["speed"]))
+            if "run" in body:
+                self.clock.start() if body["run"] else self.clock.pause()
+        except (ValueError, TypeError, AttributeError, json.JSONDecodeError) as exc:
+            return web.json_response({"ok": False, "error": str(exc)}, status=400)
+        return web.json_response(self.clock.state())
+
+    async def _admin_clock_state(self, request: web.Request) -> web.Response:
+        return web.json_response(self.clock.state())
 
     async def _admin_requests(self, request: web.Request) -> web.Response:
         return web.json_response([r.__dict__ for r in self.requests])
