@@ -45,6 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     rs.add_argument("--exchange", default="bitget")
     rs.set_defaults(func=cmd_resample)
 
+    from radar.cli.synth_cmd import register_synth
+
+    register_synth(dsub)
+
 
 def cmd_import(args: argparse.Namespace) -> int:
     from radar.data.csv_io import read_candle_csv, read_funding_csv, timeframe_from_filename
