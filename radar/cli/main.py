@@ -18,6 +18,7 @@ _COMMAND_MODULES = (
     "radar.cli.wfo_cmd",
     "radar.cli.config_cmd",
     "radar.cli.demo_cmd",
+    "radar.cli.emulator_cmd",
 )
 
 

@@ -477,3 +477,55 @@ def test_ws_faults_can_be_set_through_the_admin_endpoint(csv_candles):
     assert [f["data"][0][0] for f in frames] == ["not-a-time", "not-a-time"]
     assert closed == aiohttp.WSMsgType.CLOSE
     assert emu.faults.take_ws_repeat() is True  # still pending: no candle closed meanwhile
+
+
+# ---------------------------------------------------------------------------------------------- CLI
+def test_radar_emulator_command_serves_a_csv_over_rest_and_ws_until_ctrl_c(shared_data, csv_candles):
+    import signal
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    c = csv_candles
+    start = int(c.timestamp[100]) + H // 2
+    radar = Path(sys.executable).parent / "radar"
+    proc = subprocess.Popen(
+        [str(radar), "emulator", "--port", "0", "--speed", "7200", "--paused", "--symbols", "BTC/USDT:USDT,ETH/USDT:USDT",
+         "--data", str(shared_data / "BTC-USD_1h_bitfinex.csv"), "--start", str(start)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = [proc.stdout.readline() for _ in range(3)]  # type: ignore[union-attr]
+        rest = lines[1].split()[-1]
+        ws_url = lines[2].split()[-1]
+
+        async def run() -> tuple[list[str], list[list[float]]]:
+            client = make_bitget_client(rest, pro=True)
+            try:
+                markets = sorted(await client.load_markets())
+                history = await client.fetch_ohlcv("ETH/USDT:USDT", "1h", limit=2)
+                rows = await asyncio.wait_for(client.watch_ohlcv("ETH/USDT:USDT", "1h"), 5)
+            finally:
+                await client.close()
+            return markets, history + [list(rows[-1])]
+
+        markets, (h1, h2, streamed) = asyncio.run(run())
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=10)
+
+    assert ws_url == rest.replace("http://", "ws://") + "/v2/ws/public"
+    assert markets == ["BTC/USDT:USDT", "ETH/USDT:USDT"]
+    assert [h1, h2] == [_row(c, 98), _row(c, 99)]  # the CSV served as ETH, up to the candle before the clock's
+    assert streamed[0] == c.timestamp[100] and streamed[4] == (c.open[100] + c.close[100]) / 2  # half way through
+    assert proc.returncode == 0 and "emulator stopped" in out, err
+
+
+def test_emulator_cli_synthetic_market_starts_after_a_warm_up_by_default():
+    from radar.cli.emulator_cmd import DEFAULT_WARMUP_CANDLES, build_market, replay_start_ms
+
+    market = build_market(["BTC/USDT:USDT", "SOL/USDT:USDT"], "1h", synthetic=True, seed=4, candles=1500)
+
+    btc, sol = market.all_candles("BTCUSDT", "1h"), market.all_candles("SOLUSDT", "1h")
+    assert btc is not None and sol is not None and len(btc) == len(sol) == 1500
+    assert not np.array_equal(btc.close, sol.close)  # one seed per symbol
+    assert replay_start_ms(market, "1h", None) == int(btc.timestamp[0]) + DEFAULT_WARMUP_CANDLES * H
