@@ -1,0 +1,79 @@
+"""StateStore actor: the single writer of trades, position events, journal snapshots and the state files.
+
+Order on every trade (see radar/live/state.py): journal first, then executor_state.json, then
+simulator_state.json — so after a kill -9 a restarted system may see an event twice (journal inserts
+are idempotent) but never loses one. It runs on the head node (custom resource "head" when present)
+so a restarted actor finds its files again.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import ray
+
+from radar.data.store import CandleStore
+from radar.events import TradeEvent
+from radar.live.clock import Clock, WallClock
+from radar.live.journal import TradeJournal
+from radar.live.state import StateFiles
+from radar.models import CandleArrays
+
+NAMESPACE = "scalp_radar"
+
+
+class StateStore:
+    def __init__(self, data_dir: str, database_url: str, clock: Clock | None = None) -> None:
+        self.clock = clock or WallClock()
+        self.files = StateFiles(data_dir, self.clock)
+        self.store = CandleStore(database_url)
+        self.journal = TradeJournal(self.store.engine, self.clock)
+        saved = self.files.load_simulator()
+        self.runners: dict[str, Any] = dict(saved.payload.get("runners", {})) if saved else {}
+        ex = self.files.load_executor()
+        self.executor: dict[str, Any] | None = ex.payload if ex else None
+        self.saves = 0
+
+    # -- state -------------------------------------------------------------------------------------
+    def load_runner(self, name: str) -> dict[str, Any] | None:
+        return self.runners.get(name)
+
+    def load_executor(self) -> dict[str, Any] | None:
+        return self.executor
+
+    def save_runner(self, name: str, state: dict[str, Any]) -> None:
+        self.runners[name] = state
+        self.files.save_simulator({"runners": self.runners})
+        self.saves += 1
+
+    def save_executor(self, state: dict[str, Any]) -> None:
+        self.executor = state
+        self.files.save_executor(state)
+
+    def save_all(self) -> None:
+        self.files.save_simulator({"runners": self.runners})
+        if self.executor is not None:
+            self.files.save_executor(self.executor)
+
+    # -- journal ------------------------------------------------------------------------------------
+    def record_events(self, events: list[TradeEvent]) -> tuple[int, int]:
+        return self.journal.record_events(events)
+
+    def flush_candles(self, batch: dict[tuple[str, str], CandleArrays], exchange: str) -> int:
+        return sum(self.store.upsert_candles(exchange, sym, tf, arr) for (sym, tf), arr in batch.items())
+
+    def history(self, exchange: str, symbol: str, timeframe: str, after_ms: int | None = None,
+                limit: int | None = None) -> CandleArrays:
+        arr = self.store.load_candles(exchange, symbol, timeframe, start_ms=None if after_ms is None else after_ms + 1)
+        return arr if limit is None or len(arr) <= limit else arr.slice(len(arr) - limit, len(arr))
+
+    def trades(self, limit: int = 100) -> list[dict[str, Any]]:
+        return self.journal.trades(limit=limit)
+
+    def trade_count(self) -> int:
+        return self.journal.trade_count()
+
+    def ping(self) -> bool:
+        return True
+
+
+StateStoreActor = ray.remote(num_cpus=0, max_restarts=-1, max_task_retries=-1)(StateStore)

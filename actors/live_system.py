@@ -1,0 +1,130 @@
+"""The live/paper system: boots the actors in SPEC §9 order and stops them in reverse.
+
+Boot: state store (database + state files) -> executor (paper; restores its positions) -> data feed
+-> runners (restore saved state, or warm up from the database) -> subscriptions -> feed start (which
+back-fills whatever closed after the runners' last candle). The executor is created before the runners
+only because they hold its handle; it receives nothing until the feed starts. Shutdown is the reverse
+and loses nothing: the feed publishes what is queued and flushes candles, runners save their state, the
+state store writes both state files.
+
+All actors are named in namespace "scalp_radar" so `radar status` / `radar stop` (or the API) find them
+from another process.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import ray
+
+from actors.live_executor import ExecutorActor
+from actors.live_feed import DataFeedActor
+from actors.live_runner import StrategyRunnerActor
+from actors.live_state import StateStoreActor
+
+NAMESPACE = "scalp_radar"
+STATE_STORE, EXECUTOR, FEED = "state_store", "executor", "data_feed"
+
+
+def runner_name(strategy: str) -> str:
+    return f"runner:{strategy}"
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    data_dir: str
+    database_url: str
+    exchange: str = "bitget"
+    exchange_url: str | None = None  # None: the real Bitget; else the emulator's base URL
+    speed: float = 1.0  # simulated seconds per real second (emulator replays)
+    timeframe: str = "1h"
+    detached: bool = False
+    save_every_s: float = 60.0
+    flush_every_s: float = 5.0
+
+
+class LiveSystem:
+    def __init__(self, config: Any, options: LiveOptions) -> None:
+        self.cfg, self.opt = config, options
+        self.strategies = [s for s in config.enabled_strategies()
+                           if config.strategy_params(s.name, s.symbols[0]).timeframe == options.timeframe]
+        if not self.strategies:
+            raise ValueError(f"no enabled strategy on the {options.timeframe} timeframe in strategies.yaml")
+        self.symbols = sorted({sym for s in self.strategies for sym in s.symbols})
+        self.runners: dict[str, Any] = {}
+        self.state_store = self.executor = self.feed = None
+
+    def _opts(self, name: str, **kw: Any) -> dict[str, Any]:
+        out = {"name": name, "namespace": NAMESPACE, "get_if_exists": False, **kw}
+        if self.opt.detached:
+            out["lifetime"] = "detached"
+        return out
+
+    def boot(self) -> "LiveSystem":
+        from radar.positions.costs import CostModel
+
+        risk = self.cfg.risk
+        costs = CostModel(taker_fee=risk.fees.taker, maker_fee=risk.fees.maker, slippage=risk.slippage)
+        self.state_store = StateStoreActor.options(**self._opts(STATE_STORE)).remote(
+            self.opt.data_dir, self.opt.database_url)
+        ray.get(self.state_store.ping.remote())
+        self.executor = ExecutorActor.options(**self._opts(EXECUTOR)).remote(self.state_store, costs)
+        self.feed = DataFeedActor.options(**self._opts(FEED)).remote(
+            self.symbols, self.opt.timeframe, self.opt.exchange, self.state_store, self.opt.exchange_url,
+            self.opt.speed, self.opt.flush_every_s)
+        n_runners = sum(len(s.symbols) for s in self.strategies)
+        for s in self.strategies:
+            params = {sym: self.cfg.strategy_params(s.name, sym).model_dump() for sym in s.symbols}
+            self.runners[s.name] = StrategyRunnerActor.options(**self._opts(runner_name(s.name))).remote(
+                s.name, list(s.symbols), self.opt.timeframe, params, float(risk.initial_capital), n_runners,
+                len(self.symbols), self.opt.exchange, self.state_store, self.executor, costs, self.opt.save_every_s)
+        last: dict[str, int | None] = {}
+        for s, r in zip(self.strategies, ray.get([r.last_processed.remote() for r in self.runners.values()])):
+            for sym, ts in r.items():
+                prev = last.get(sym, ts)
+                last[sym] = None if ts is None or prev is None else min(prev, ts)
+        ray.get([self.feed.subscribe.remote(sym, self.runners[s.name]) for s in self.strategies for sym in s.symbols])
+        ray.get(self.feed.start.remote(last))
+        return self
+
+    def shutdown(self) -> None:
+        if self.feed is not None:
+            ray.get(self.feed.stop.remote())
+        ray.get([r.save.remote() for r in self.runners.values()])
+        if self.state_store is not None:
+            ray.get(self.state_store.save_all.remote())
+        for handle in [self.feed, *self.runners.values(), self.executor, self.state_store]:
+            if handle is not None:
+                ray.kill(handle)
+
+    def wait_for_candles(self, n: int, timeout_s: float = 60.0) -> int:
+        deadline = time.monotonic() + timeout_s
+        seen = 0
+        while time.monotonic() < deadline:
+            seen = ray.get(self.feed.stats.remote())["published"]
+            if seen >= n:
+                break
+            time.sleep(0.05)
+        return seen
+
+
+def status(namespace: str = NAMESPACE) -> dict[str, Any]:
+    """What `radar status` shows; looks the actors up by name (works from any driver on the cluster)."""
+    out: dict[str, Any] = {"runners": [], "executor": None, "feed": None, "trades": 0}
+    try:
+        feed = ray.get_actor(FEED, namespace=namespace)
+        h = ray.get(feed.health.remote())
+        out["feed"] = {"connected": h.connected, "reconnects": h.reconnects, "rejected": h.rejected,
+                       "duplicates": h.duplicates, "backfilled": h.backfilled, "last_candle_ms": h.last_candle_ms}
+    except ValueError:
+        pass
+    for a in ray.util.list_named_actors(all_namespaces=True):
+        if a.get("namespace") == namespace and a["name"].startswith("runner:"):
+            out["runners"].append(ray.get(ray.get_actor(a["name"], namespace=namespace).status.remote()))
+    try:
+        out["executor"] = ray.get(ray.get_actor(EXECUTOR, namespace=namespace).status.remote())
+        out["trades"] = ray.get(ray.get_actor(STATE_STORE, namespace=namespace).trade_count.remote())
+    except ValueError:
+        pass
+    return out
