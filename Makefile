@@ -17,8 +17,9 @@ setup: $(STAMP)
 test: setup
 	$(PY) -m pytest -q $(PYTEST_ARGS)
 
+# DEMO_DATA=../shared/data/BTC-USD_1h_bitfinex.csv replays real candles instead of synthetic ones.
 demo: setup
-	$(PY) -m radar demo
+	$(PY) -m radar demo $(if $(DEMO_DATA),--data $(DEMO_DATA),)
 
 bench: setup
 	$(PY) benchmarks/store.py

@@ -3,6 +3,7 @@ paper positions persist through the state store. The live path (exchange orders)
 the same `on_events` interface."""
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import ray
@@ -35,7 +36,7 @@ class Executor:
 
     def status(self) -> dict[str, Any]:
         return {"mode": self.mode, "fills": self.fills,
-                "open_positions": [p.__dict__ if hasattr(p, "__dict__") else p for p in self.paper.open_positions()]}
+                "open_positions": [dataclasses.asdict(p) for p in self.paper.open_positions()]}
 
     def ping(self) -> bool:
         return True

@@ -8,6 +8,7 @@ candles the feed stored while it was down.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -88,13 +89,17 @@ class StrategyRunner:
         prices = prices or {}
         return {"name": self.name, "symbols": self.symbols, "candles": self.candles_seen, "events": self.events_sent,
                 "restored": self.restored, "last_processed": self.last_processed(),
-                "runners": [r.__dict__ if hasattr(r, "__dict__") else r for r in self.host.status(prices)]}
+                "runners": [_plain(r) for r in self.host.status(prices)]}
 
     def trades(self) -> list[Any]:
         return [t for r in self.host.runners.values() for t in r.trades]
 
     def ping(self) -> bool:
         return True
+
+
+def _plain(obj: Any) -> Any:
+    return dataclasses.asdict(obj) if dataclasses.is_dataclass(obj) else obj
 
 
 StrategyRunnerActor = ray.remote(num_cpus=0, max_restarts=5, max_task_retries=0)(StrategyRunner)

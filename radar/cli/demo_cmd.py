@@ -1,15 +1,28 @@
-"""`radar demo`: the README's first command. The live actor system is not built yet."""
+"""`radar demo`: the README's first command — the whole paper system on embedded defaults.
+
+A local Ray, the SQLite store under data/, the loopback Bitget emulator replaying seeded synthetic
+candles (or `--data FILE`, e.g. ../shared/data/BTC-USD_1h_bitfinex.csv) at high speed, and the live
+status table. Same as `radar up --exchange emulator`.
+"""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the whole system on embedded defaults (not available yet)")
+    p = sub.add_parser("demo", help="the paper system on the local emulator (same as radar up --exchange emulator)")
+    p.add_argument("--data", type=Path, default=None, help="replay this CSV instead of synthetic candles")
+    p.add_argument("--speed", type=float, default=3600.0, help="simulated seconds per real second (default 3600)")
+    p.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    print("radar demo: not available yet - the live actor system (emulator replay, runners, dashboard) "
-          "lands with a later issue.\nWhat works today: radar data import/fetch/status/resample (see README.md).")
-    return 0
+    from radar.cli.live_cmd import cmd_up
+
+    print("dashboard: not available yet (the API and dashboard land with a later issue); live status below")
+    up = argparse.Namespace(config=args.config, live=False, paper=True, exchange="emulator", data=args.data,
+                            synthetic=args.data is None, speed=args.speed, symbols=None, address=None,
+                            duration=args.duration, detached=False, json=False)
+    return cmd_up(up)

@@ -16,6 +16,7 @@ _COMMAND_MODULES = (
     "radar.cli.data_cmd",
     "radar.cli.backtest_cmd",
     "radar.cli.wfo_cmd",
+    "radar.cli.live_cmd",
     "radar.cli.config_cmd",
     "radar.cli.demo_cmd",
     "radar.cli.emulator_cmd",
