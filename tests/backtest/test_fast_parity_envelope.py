@@ -6,7 +6,6 @@ quantities to 1e-12 relative; PnL, capital and metrics to 1e-9 relative. Envelop
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
@@ -15,89 +14,34 @@ import pytest
 from radar.backtest.fast import IndicatorCache, params_array, run_grid_atr_batch
 from radar.backtest.fast.engine import BATCH_COLUMNS
 from radar.backtest.fast.grid_family import cache_for, run_grid_batch, run_grid_trades
-from radar.backtest.metrics import Metrics, compute_metrics
-from radar.config import load_one
-from radar.data.csv_io import read_candle_csv
 from radar.errors import StrategyError
 from radar.models import CandleArrays
-from radar.runners import RunnerConfig, make_runner
-from radar.strategies.registry import create_strategy
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.backtest.parity import (
+    NO_STOPS, assert_batch_row_matches, assert_same_metrics, assert_same_trades, btc, default_grid_combos,
+    run_grid_both, sample_grid,
+)
 
-SYMBOL = "BTC/USDT:USDT"
-NO_STOPS = {"kill_switch_loss_pct": 100.0, "hard_drawdown_pct": None}
 STRATEGIES = ("envelope_dca", "envelope_dca_short")
 H = 3_600_000
 T0 = 1_600_000_000_000 - 1_600_000_000_000 % (24 * H) + H  # 01:00 UTC: not a funding hour
 
 
-@lru_cache(maxsize=1)
-def btc() -> CandleArrays:
-    arr, _ = read_candle_csv(SHARED_DATA / "BTC-USD_1h_bitfinex.csv", "1h")
-    return arr
-
-
-@lru_cache(maxsize=1)
-def btc_candles() -> tuple:
-    return tuple(btc().candles(SYMBOL, "1h"))
-
-
 @lru_cache(maxsize=None)
 def sampled_combos(strategy: str) -> tuple[tuple[str, dict, dict], ...]:
     """10 combos of the default grid: leverage 1-3 so most run the whole file, every 4th with the SPEC stops."""
-    grid = load_one("param_grids", REPO_ROOT / "config" / "param_grids.yaml")[strategy]
-    combos = list(grid.combos())
-    picks = np.random.default_rng(7 if strategy == "envelope_dca" else 8).choice(len(combos), size=10, replace=False)
-    out = []
-    for k, idx in enumerate(sorted(int(i) for i in picks)):
-        params = dict(combos[idx], leverage=(1, 2, 3)[k % 3])
-        limits = {} if k % 4 == 0 else NO_STOPS
-        out.append((f"combo{idx}-x{params['leverage']}-{'stops' if not limits else 'long_run'}", params, limits))
-    return tuple(out)
+    return sample_grid(strategy, 10, 7 if strategy == "envelope_dca" else 8,
+                       lambda k, params: dict(params, leverage=(1, 2, 3)[k % 3]))
 
 
 def run_both(strategy: str, params: dict, limits: dict | None = None, funding_rates: np.ndarray | None = None,
              default_funding_rate: float = 0.0):
-    limits = limits or {}
-    cfg = RunnerConfig(f"{strategy}:BTC", SYMBOL, default_funding_rate=default_funding_rate, **limits)
-    runner = make_runner(create_strategy(strategy, params), cfg)
-    candles = btc_candles()
-    if funding_rates is None:
-        runner.run(candles)
-    else:
-        by_ts = {c.timestamp: (None if math.isnan(r) else float(r)) for c, r in zip(candles, funding_rates)}
-        runner.run(candles, funding=lambda ts: by_ts[ts])
-    cache = cache_for(strategy, btc(), [params])
-    fast = run_grid_trades(strategy, cache, params, funding_rates=funding_rates,
-                           default_funding_rate=default_funding_rate, **limits)
-    return runner, fast, cache
+    return run_grid_both(strategy, params, limits, funding_rates, default_funding_rate)
 
 
 @lru_cache(maxsize=None)
 def sampled_run(strategy: str, k: int):
     _, params, limits = sampled_combos(strategy)[k]
     return run_both(strategy, params, limits)
-
-
-def assert_same_trades(runner, fast) -> None:
-    assert len(fast.trades) == len(runner.trades)
-    for k, (f, r) in enumerate(zip(fast.trades, runner.trades)):
-        where = f"trade {k} (entry {r.entry_ts})"
-        assert (f.entry_ts, f.exit_ts, f.side, f.reason, f.positions, f.end_of_data, f.strategy) == \
-               (r.entry_ts, r.exit_ts, r.side, r.reason, r.positions, r.end_of_data, r.strategy), where
-        for name, rel in (("entry_price", 1e-12), ("exit_price", 1e-12), ("quantity", 1e-12), ("net", 1e-9),
-                          ("gross", 1e-9), ("fees", 1e-9), ("slippage", 1e-9), ("funding", 1e-9),
-                          ("return_frac", 1e-9)):
-            fv, rv = getattr(f, name), getattr(r, name)
-            assert fv == pytest.approx(rv, rel=rel, abs=1e-9), f"{where}: {name} fast={fv!r} runner={rv!r}"
-    assert fast.capital == pytest.approx(runner.capital, rel=1e-9)
-    assert fast.stop_reason == runner.stop_reason
-
-
-def assert_same_metrics(runner, fast, cache) -> None:
-    ref = compute_metrics(runner.trades, runner.config.initial_capital, cache.first_ts, cache.last_ts, runner.capital)
-    for name, value in ref.to_dict().items():
-        assert getattr(fast.metrics, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 def hand_arrays(rows: list[tuple[float, float, float, float]]) -> CandleArrays:
@@ -181,12 +125,7 @@ def test_batch_rows_equal_the_runner_metrics_and_parallel_equals_serial(strategy
     assert np.array_equal(parallel, rows["no_stops"], equal_nan=True)
     for k, (_, _, lim) in enumerate(sample):
         runner, _, _ = sampled_run(strategy, k)
-        row = rows["stops" if not lim else "no_stops"][k]
-        ref = compute_metrics(runner.trades, 10_000.0, cache.first_ts, cache.last_ts, runner.capital)
-        got = Metrics.from_row(row)
-        for name, value in ref.to_dict().items():
-            assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (strategy, k, name)
-        assert row[BATCH_COLUMNS.index("stop_code")] == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+        assert_batch_row_matches(rows["stops" if not lim else "no_stops"][k], runner, cache, (strategy, k))
 
 
 def test_bad_combo_is_rejected_naming_its_index():
@@ -202,9 +141,8 @@ def test_unsupported_strategy_is_rejected():
 
 def test_grid_atr_through_the_family_api_equals_its_array_api():
     # Two front doors, one kernel: validated dicts (level rules grouped by value) vs the PARAM_COLUMNS array.
-    grid = load_one("param_grids", REPO_ROOT / "config" / "param_grids.yaml")["grid_atr"]
     combos = [dict(c, leverage=2, sides=["short", "long"] if k % 3 == 0 else ["long"])
-              for k, c in enumerate(list(grid.combos())[::150])]
+              for k, c in enumerate(default_grid_combos("grid_atr")[::150])]
     cache = cache_for("grid_atr", btc(), combos)
     family = run_grid_batch("grid_atr", cache, combos, **NO_STOPS)
     array = run_grid_atr_batch(cache, params_array(combos), **NO_STOPS)

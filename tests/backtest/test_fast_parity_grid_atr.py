@@ -7,7 +7,6 @@ needed because the batch SMA/ATR the engine reads equal the incremental ones bit
 """
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from functools import lru_cache
 
@@ -15,64 +14,33 @@ import numpy as np
 import pytest
 
 from radar.backtest.fast import IndicatorCache, params_array, run_grid_atr_batch, run_grid_atr_trades
-from radar.backtest.fast.engine import BATCH_COLUMNS
-from radar.backtest.metrics import Metrics, compute_metrics
-from radar.config import load_one
-from radar.data.csv_io import read_candle_csv
 from radar.indicators import incremental as inc
-from radar.models import CandleArrays
 from radar.runners import RunnerConfig, make_runner
 from radar.strategies.registry import create_strategy
-from tests.conftest import REPO_ROOT, SHARED_DATA
-
-SYMBOL = "BTC/USDT:USDT"
-NO_STOPS = {"kill_switch_loss_pct": 100.0, "hard_drawdown_pct": None}  # capital < 0 still stops
-
-
-@lru_cache(maxsize=1)
-def btc() -> CandleArrays:
-    arr, _ = read_candle_csv(SHARED_DATA / "BTC-USD_1h_bitfinex.csv", "1h")
-    return arr
+from tests.backtest.parity import (
+    BTC_SYMBOL as SYMBOL, NO_STOPS, assert_batch_row_matches, assert_same_metrics, assert_same_trades, btc,
+    btc_candles, run_reference, sample_grid,
+)
 
 
-@lru_cache(maxsize=1)
-def btc_candles() -> tuple:
-    return tuple(btc().candles(SYMBOL, "1h"))
+def _vary(k: int, params: dict) -> dict:
+    params["sides"] = ["long"] if k % 2 == 0 else ["short"]
+    params["leverage"] = (1, 2, 6)[k % 3]
+    params["cooldown_candles"] = k % 5
+    return params
 
 
 @lru_cache(maxsize=1)
-def grid_combos() -> tuple[dict, ...]:
-    grid = load_one("param_grids", REPO_ROOT / "config" / "param_grids.yaml")["grid_atr"]
-    return tuple(grid.combos())
-
-
-def sampled_combos() -> list[tuple[str, dict, dict]]:
+def sampled_combos() -> tuple[tuple[str, dict, dict], ...]:
     """~30 combos of the default grid, varied: side, leverage, cooldown, safety limits."""
-    combos = grid_combos()
-    picks = np.random.default_rng(20240611).choice(len(combos), size=30, replace=False)
-    out = []
-    for k, idx in enumerate(sorted(int(i) for i in picks)):
-        params = dict(combos[idx])
-        params["sides"] = ["long"] if k % 2 == 0 else ["short"]
-        params["leverage"] = (1, 2, 6)[k % 3]
-        params["cooldown_candles"] = k % 5
-        limits = {} if k % 4 == 0 else NO_STOPS
-        out.append((f"combo{idx}-{params['sides'][0]}-x{params['leverage']}-{'stops' if not limits else 'long_run'}",
-                    params, limits))
-    return out
+    return sample_grid("grid_atr", 30, 20240611, _vary)
 
 
 def run_both(params: dict, limits: dict | None = None, funding_rates: np.ndarray | None = None,
              default_funding_rate: float = 0.0):
     limits = limits or {}
     cfg = RunnerConfig("grid_atr:BTC", SYMBOL, default_funding_rate=default_funding_rate, **limits)
-    runner = make_runner(create_strategy("grid_atr", params), cfg)
-    candles = btc_candles()
-    if funding_rates is None:
-        runner.run(candles)
-    else:
-        by_ts = {c.timestamp: (None if math.isnan(r) else float(r)) for c, r in zip(candles, funding_rates)}
-        runner.run(candles, funding=lambda ts: by_ts[ts])
+    runner = run_reference(create_strategy("grid_atr", params), cfg, btc_candles(), funding_rates)
     cache = IndicatorCache.build(btc(), [params.get("ma_period", 14)], [params.get("atr_period", 14)])
     fast = run_grid_atr_trades(cache, params, funding_rates=funding_rates, default_funding_rate=default_funding_rate,
                                **limits)
@@ -84,27 +52,6 @@ def sampled_run(k: int):
     """Runner + fast run of sample combo k, shared by the tests that read the sample (the runner is slow)."""
     _, params, limits = sampled_combos()[k]
     return run_both(params, limits)
-
-
-def assert_same_trades(runner, fast) -> None:
-    assert len(fast.trades) == len(runner.trades)
-    for k, (f, r) in enumerate(zip(fast.trades, runner.trades)):
-        where = f"trade {k} (entry {r.entry_ts})"
-        assert (f.entry_ts, f.exit_ts, f.side, f.reason, f.positions, f.end_of_data) == \
-               (r.entry_ts, r.exit_ts, r.side, r.reason, r.positions, r.end_of_data), where
-        for name, rel in (("entry_price", 1e-12), ("exit_price", 1e-12), ("quantity", 1e-12), ("net", 1e-9),
-                          ("gross", 1e-9), ("fees", 1e-9), ("slippage", 1e-9), ("funding", 1e-9),
-                          ("return_frac", 1e-9)):
-            fv, rv = getattr(f, name), getattr(r, name)
-            assert fv == pytest.approx(rv, rel=rel, abs=1e-9), f"{where}: {name} fast={fv!r} runner={rv!r}"
-    assert fast.capital == pytest.approx(runner.capital, rel=1e-9)
-    assert fast.stop_reason == runner.stop_reason
-
-
-def assert_same_metrics(runner, fast, cache) -> None:
-    ref = compute_metrics(runner.trades, runner.config.initial_capital, cache.first_ts, cache.last_ts, runner.capital)
-    for name, value in ref.to_dict().items():
-        assert getattr(fast.metrics, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 def test_batch_sma_atr_equal_the_runners_incremental_indicators_bit_for_bit():
@@ -193,13 +140,7 @@ def test_batch_rows_equal_the_runner_metrics_for_the_sample():
         rows[limits_key] = run_grid_atr_batch(cache, params, **limits)
     for k, (_, p, lim) in enumerate(sample):
         runner, _, _ = sampled_run(k)
-        row = rows["stops" if not lim else "no_stops"][k]
-        ref = compute_metrics(runner.trades, 10_000.0, cache.first_ts, cache.last_ts, runner.capital)
-        got = Metrics.from_row(row)
-        for name, value in ref.to_dict().items():
-            assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (k, name)
-        stop = row[BATCH_COLUMNS.index("stop_code")]
-        assert stop == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+        assert_batch_row_matches(rows["stops" if not lim else "no_stops"][k], runner, cache, k)
 
 
 def test_runner_config_costs_and_capital_are_honoured():

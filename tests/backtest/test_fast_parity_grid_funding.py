@@ -11,24 +11,22 @@ Tolerances as in the other parity tests (prices/qty 1e-12, net 1e-9).
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
 import pytest
 
 from radar.backtest.fast.engine import BATCH_COLUMNS, funding_per_candle
-from radar.backtest.fast.grid_family import cache_for, run_grid_batch, run_grid_trades
-from radar.backtest.metrics import Metrics, compute_metrics
+from radar.backtest.fast.grid_family import cache_for, run_grid_batch
 from radar.data.csv_io import read_candle_csv, read_funding_csv
 from radar.data.resample import resample
 from radar.models import CandleArrays
-from radar.runners import RunnerConfig, make_runner
-from radar.strategies.registry import create_strategy
+from tests.backtest.parity import (
+    NO_STOPS, assert_batch_row_matches, assert_same_metrics, assert_same_trades, btc, run_grid_both,
+)
 from tests.conftest import SHARED_DATA
 
 STRATEGY = "grid_funding"
-NO_STOPS = {"kill_switch_loss_pct": 100.0, "hard_drawdown_pct": None}
 H = 3_600_000
 SLIPPAGE = 0.0005  # CostModel default
 
@@ -50,12 +48,6 @@ def xrp_rates(source: str, shift: float) -> np.ndarray:
 
 
 @lru_cache(maxsize=1)
-def btc() -> CandleArrays:
-    arr, _ = read_candle_csv(SHARED_DATA / "BTC-USD_1h_bitfinex.csv", "1h")
-    return arr
-
-
-@lru_cache(maxsize=1)
 def btc_rates() -> np.ndarray:
     """A synthetic 8h funding series on the BTC candles: AR(1) around zero, published at 00/08/16 UTC, forward
     filled; nothing known for the first 100 hours."""
@@ -73,40 +65,8 @@ def btc_rates() -> np.ndarray:
 
 def run_both(arr: CandleArrays, rates: np.ndarray | None, params: dict, limits: dict | None = None,
              default_funding_rate: float = 0.0, symbol: str = "XRP/USDT:USDT"):
-    limits = limits or {}
-    candles = arr.candles(symbol, "1h")
-    cfg = RunnerConfig(f"{STRATEGY}:{symbol}", symbol, default_funding_rate=default_funding_rate, **limits)
-    runner = make_runner(create_strategy(STRATEGY, params), cfg)
-    if rates is None:
-        runner.run(candles)
-    else:
-        by_ts = {c.timestamp: (None if math.isnan(r) else float(r)) for c, r in zip(candles, rates)}
-        runner.run(candles, funding=lambda ts: by_ts[ts])
-    cache = cache_for(STRATEGY, arr, [params])
-    fast = run_grid_trades(STRATEGY, cache, params, funding_rates=rates, default_funding_rate=default_funding_rate,
-                           **limits)
-    return runner, fast, cache
-
-
-def assert_same_trades(runner, fast) -> None:
-    assert len(fast.trades) == len(runner.trades)
-    for k, (f, r) in enumerate(zip(fast.trades, runner.trades)):
-        where = f"trade {k} (entry {r.entry_ts})"
-        assert (f.entry_ts, f.exit_ts, f.side, f.reason, f.positions, f.end_of_data, f.strategy) == \
-               (r.entry_ts, r.exit_ts, r.side, r.reason, r.positions, r.end_of_data, r.strategy), where
-        for name, rel in (("entry_price", 1e-12), ("exit_price", 1e-12), ("quantity", 1e-12), ("net", 1e-9),
-                          ("gross", 1e-9), ("fees", 1e-9), ("slippage", 1e-9), ("funding", 1e-9),
-                          ("return_frac", 1e-9)):
-            fv, rv = getattr(f, name), getattr(r, name)
-            assert fv == pytest.approx(rv, rel=rel, abs=1e-9), f"{where}: {name} fast={fv!r} runner={rv!r}"
-    assert fast.capital == pytest.approx(runner.capital, rel=1e-9)
-    assert fast.stop_reason == runner.stop_reason
-
-
-def assert_same_metrics(runner, fast, cache) -> None:
-    ref = compute_metrics(runner.trades, runner.config.initial_capital, cache.first_ts, cache.last_ts, runner.capital)
-    for name, value in ref.to_dict().items():
-        assert getattr(fast.metrics, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
+    return run_grid_both(STRATEGY, params, limits, rates, default_funding_rate, arr=arr, symbol=symbol,
+                         runner_id=f"{STRATEGY}:{symbol}")
 
 
 # ---------------------------------------------------------------- real XRP candles and funding
@@ -232,12 +192,7 @@ def test_batch_rows_equal_the_runner_metrics_and_parallel_equals_serial():
                                          **NO_STOPS), rows["no_stops"], equal_nan=True)
     for k, (_, _, lim) in enumerate(sample):
         runner, _, _ = btc_run(k)
-        row = rows["stops" if not lim else "no_stops"][k]
-        ref = compute_metrics(runner.trades, 10_000.0, cache.first_ts, cache.last_ts, runner.capital)
-        got = Metrics.from_row(row)
-        for name, value in ref.to_dict().items():
-            assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (k, name)
-        assert row[BATCH_COLUMNS.index("stop_code")] == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+        assert_batch_row_matches(rows["stops" if not lim else "no_stops"][k], runner, cache, k)
 
 
 def test_without_funding_rates_grid_funding_never_enters():

@@ -6,40 +6,23 @@ to the bucket end) and the runner's IndicatorBank incrementally; the first tests
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
 import pytest
 
-from radar.backtest.fast.engine import BATCH_COLUMNS
-from radar.backtest.fast.grid_family import cache_for, run_grid_batch, run_grid_trades
-from radar.backtest.metrics import Metrics, compute_metrics
-from radar.config import load_one
-from radar.data.csv_io import read_candle_csv
+from radar.backtest.fast.grid_family import cache_for, run_grid_batch
 from radar.errors import DataError
 from radar.models import CandleArrays
-from radar.runners import RunnerConfig, make_runner
 from radar.runners.indicator_bank import IndicatorBank
 from radar.strategies.registry import create_strategy
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.backtest.parity import (
+    BTC_SYMBOL as SYMBOL, NO_STOPS, SIDES, assert_batch_row_matches, assert_same_metrics, assert_same_trades, btc,
+    run_grid_both, sample_grid,
+)
 
 STRATEGY = "grid_multi_tf"
-SYMBOL = "BTC/USDT:USDT"
-NO_STOPS = {"kill_switch_loss_pct": 100.0, "hard_drawdown_pct": None}
 H = 3_600_000
-SIDES = (("long", "short"), ("long",), ("short",), ("short", "long"))
-
-
-@lru_cache(maxsize=1)
-def btc() -> CandleArrays:
-    arr, _ = read_candle_csv(SHARED_DATA / "BTC-USD_1h_bitfinex.csv", "1h")
-    return arr
-
-
-@lru_cache(maxsize=1)
-def btc_candles() -> tuple:
-    return tuple(btc().candles(SYMBOL, "1h"))
 
 
 @lru_cache(maxsize=1)
@@ -66,61 +49,19 @@ def bank_directions(arr: CandleArrays, params: dict) -> np.ndarray:
 @lru_cache(maxsize=1)
 def sampled_combos() -> tuple[tuple[str, dict, dict], ...]:
     """10 combos of the default grid, every sides variant, leverage 1-3, every 4th with the SPEC stops."""
-    grid = load_one("param_grids", REPO_ROOT / "config" / "param_grids.yaml")[STRATEGY]
-    combos = list(grid.combos())
-    picks = np.random.default_rng(4242).choice(len(combos), size=10, replace=False)
-    out = []
-    for k, idx in enumerate(sorted(int(i) for i in picks)):
-        params = dict(combos[idx], leverage=(1, 2, 3)[k % 3], sides=list(SIDES[k % 4]), cooldown_candles=k % 4)
-        limits = {} if k % 4 == 0 else NO_STOPS
-        out.append((f"combo{idx}-{'+'.join(params['sides'])}-x{params['leverage']}-"
-                    f"{'stops' if not limits else 'long_run'}", params, limits))
-    return tuple(out)
+    return sample_grid(STRATEGY, 10, 4242, lambda k, params: dict(params, leverage=(1, 2, 3)[k % 3],
+                                                                  sides=list(SIDES[k % 4]), cooldown_candles=k % 4))
 
 
 def run_both(params: dict, limits: dict | None = None, funding_rates: np.ndarray | None = None,
              default_funding_rate: float = 0.0, arr: CandleArrays | None = None):
-    limits = limits or {}
-    arr = btc() if arr is None else arr
-    candles = btc_candles() if arr is btc() else tuple(arr.candles(SYMBOL, "1h"))
-    cfg = RunnerConfig(f"{STRATEGY}:BTC", SYMBOL, default_funding_rate=default_funding_rate, **limits)
-    runner = make_runner(create_strategy(STRATEGY, params), cfg)
-    if funding_rates is None:
-        runner.run(candles)
-    else:
-        by_ts = {c.timestamp: (None if math.isnan(r) else float(r)) for c, r in zip(candles, funding_rates)}
-        runner.run(candles, funding=lambda ts: by_ts[ts])
-    cache = cache_for(STRATEGY, arr, [params])
-    fast = run_grid_trades(STRATEGY, cache, params, funding_rates=funding_rates,
-                           default_funding_rate=default_funding_rate, **limits)
-    return runner, fast, cache
+    return run_grid_both(STRATEGY, params, limits, funding_rates, default_funding_rate, arr=arr)
 
 
 @lru_cache(maxsize=None)
 def sampled_run(k: int):
     _, params, limits = sampled_combos()[k]
     return run_both(params, limits)
-
-
-def assert_same_trades(runner, fast) -> None:
-    assert len(fast.trades) == len(runner.trades)
-    for k, (f, r) in enumerate(zip(fast.trades, runner.trades)):
-        where = f"trade {k} (entry {r.entry_ts})"
-        assert (f.entry_ts, f.exit_ts, f.side, f.reason, f.positions, f.end_of_data, f.strategy) == \
-               (r.entry_ts, r.exit_ts, r.side, r.reason, r.positions, r.end_of_data, r.strategy), where
-        for name, rel in (("entry_price", 1e-12), ("exit_price", 1e-12), ("quantity", 1e-12), ("net", 1e-9),
-                          ("gross", 1e-9), ("fees", 1e-9), ("slippage", 1e-9), ("funding", 1e-9),
-                          ("return_frac", 1e-9)):
-            fv, rv = getattr(f, name), getattr(r, name)
-            assert fv == pytest.approx(rv, rel=rel, abs=1e-9), f"{where}: {name} fast={fv!r} runner={rv!r}"
-    assert fast.capital == pytest.approx(runner.capital, rel=1e-9)
-    assert fast.stop_reason == runner.stop_reason
-
-
-def assert_same_metrics(runner, fast, cache) -> None:
-    ref = compute_metrics(runner.trades, runner.config.initial_capital, cache.first_ts, cache.last_ts, runner.capital)
-    for name, value in ref.to_dict().items():
-        assert getattr(fast.metrics, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 @pytest.mark.parametrize("st", [(10, 3.0), (14, 2.0), (7, 1.5)])
@@ -221,12 +162,7 @@ def test_batch_rows_equal_the_runner_metrics_and_parallel_equals_serial():
                           equal_nan=True)
     for k, (_, _, lim) in enumerate(sample):
         runner, _, _ = sampled_run(k)
-        row = rows["stops" if not lim else "no_stops"][k]
-        ref = compute_metrics(runner.trades, 10_000.0, cache.first_ts, cache.last_ts, runner.capital)
-        got = Metrics.from_row(row)
-        for name, value in ref.to_dict().items():
-            assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (k, name)
-        assert row[BATCH_COLUMNS.index("stop_code")] == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+        assert_batch_row_matches(rows["stops" if not lim else "no_stops"][k], runner, cache, k)
 
 
 def test_cache_refuses_candles_shorter_than_the_timeframe_its_supertrend_is_aligned_with():

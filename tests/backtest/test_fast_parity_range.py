@@ -6,7 +6,6 @@ ATR(i-1) * atr_spacing from the bank-equal cached indicators, so level touches n
 """
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 from functools import lru_cache
 
@@ -14,32 +13,19 @@ import numpy as np
 import pytest
 
 from radar.backtest.fast import IndicatorCache
+from radar.backtest.fast import kernel_common as kc
 from radar.backtest.fast import range_kernel as rk
-from radar.backtest.fast.engine import BATCH_COLUMNS
 from radar.backtest.fast.range_engine import range_cache, run_range_batch, run_range_trades
-from radar.backtest.metrics import Metrics, compute_metrics
-from radar.config import load_one
-from radar.data.csv_io import read_candle_csv
+from radar.backtest.metrics import Metrics
 from radar.errors import StrategyError
 from radar.models import CandleArrays
 from radar.positions.costs import CostModel
 from radar.runners import RunnerConfig, make_runner
 from radar.strategies.registry import create_strategy
-from tests.conftest import REPO_ROOT, SHARED_DATA
-
-SYMBOL = "BTC/USDT:USDT"
-NO_STOPS = {"kill_switch_loss_pct": 100.0, "hard_drawdown_pct": None}  # capital <= 0 still stops entries
-
-
-@lru_cache(maxsize=1)
-def btc() -> CandleArrays:
-    arr, _ = read_candle_csv(SHARED_DATA / "BTC-USD_1h_bitfinex.csv", "1h")
-    return arr
-
-
-@lru_cache(maxsize=1)
-def btc_candles() -> tuple:
-    return tuple(btc().candles(SYMBOL, "1h"))
+from tests.backtest.parity import (
+    BTC_SYMBOL as SYMBOL, NO_STOPS, SIDES, assert_batch_row_matches, assert_same_metrics, assert_same_trades, btc,
+    btc_candles, run_reference, sample_grid,
+)
 
 
 def window(n: int) -> CandleArrays:
@@ -50,31 +36,17 @@ def window(n: int) -> CandleArrays:
 @lru_cache(maxsize=1)
 def sampled_combos() -> tuple[tuple[str, dict, dict], ...]:
     """8 combos of the default grid: every side order, leverage 1-3, every 3rd with the SPEC stops."""
-    grid = load_one("param_grids", REPO_ROOT / "config" / "param_grids.yaml")["grid_range_atr"]
-    combos = list(grid.combos())
-    picks = np.random.default_rng(4).choice(len(combos), size=8, replace=False)
-    sides = (["long", "short"], ["long"], ["short"], ["short", "long"])
-    out = []
-    for k, idx in enumerate(sorted(int(i) for i in picks)):
-        params = dict(combos[idx], leverage=(1, 2, 3)[k % 3], sides=sides[k % 4])
-        limits = {} if k % 3 == 0 else NO_STOPS
-        name = f"combo{idx}-{'+'.join(params['sides'])}-x{params['leverage']}-{'stops' if not limits else 'long_run'}"
-        out.append((name, params, limits))
-    return tuple(out)
+    return sample_grid("grid_range_atr", 8, 4,
+                       lambda k, params: dict(params, leverage=(1, 2, 3)[k % 3], sides=list(SIDES[k % 4])),
+                       stops_every=3)
 
 
 def run_runner(params: dict, limits: dict | None = None, funding_rates: np.ndarray | None = None,
                default_funding_rate: float = 0.0, candles: tuple | None = None, **cfg_kw):
     cfg = replace(RunnerConfig("grid_range_atr:BTC", SYMBOL, default_funding_rate=default_funding_rate,
                                **(limits or {})), **cfg_kw)
-    runner = make_runner(create_strategy("grid_range_atr", params), cfg)
-    candles = btc_candles() if candles is None else candles
-    if funding_rates is None:
-        runner.run(candles)
-    else:
-        by_ts = {c.timestamp: (None if math.isnan(r) else float(r)) for c, r in zip(candles, funding_rates)}
-        runner.run(candles, funding=lambda ts: by_ts[ts])
-    return runner
+    return run_reference(create_strategy("grid_range_atr", params), cfg,
+                         btc_candles() if candles is None else candles, funding_rates)
 
 
 def run_both(params: dict, limits: dict | None = None, funding_rates: np.ndarray | None = None,
@@ -90,27 +62,6 @@ def run_both(params: dict, limits: dict | None = None, funding_rates: np.ndarray
 def sampled_run(k: int):
     _, params, limits = sampled_combos()[k]
     return run_both(params, limits)
-
-
-def assert_same_trades(runner, fast) -> None:
-    assert len(fast.trades) == len(runner.trades)
-    for k, (f, r) in enumerate(zip(fast.trades, runner.trades)):
-        where = f"trade {k} (entry {r.entry_ts})"
-        assert (f.entry_ts, f.exit_ts, f.side, f.reason, f.positions, f.end_of_data) == \
-               (r.entry_ts, r.exit_ts, r.side, r.reason, r.positions, r.end_of_data), where
-        for name, rel in (("entry_price", 1e-12), ("exit_price", 1e-12), ("quantity", 1e-12), ("net", 1e-9),
-                          ("gross", 1e-9), ("fees", 1e-9), ("slippage", 1e-9), ("funding", 1e-9),
-                          ("return_frac", 1e-9)):
-            fv, rv = getattr(f, name), getattr(r, name)
-            assert fv == pytest.approx(rv, rel=rel, abs=1e-9), f"{where}: {name} fast={fv!r} runner={rv!r}"
-    assert fast.capital == pytest.approx(runner.capital, rel=1e-9, abs=1e-12)
-    assert fast.stop_reason == runner.stop_reason
-
-
-def assert_same_metrics(runner, fast, cache) -> None:
-    ref = compute_metrics(runner.trades, runner.config.initial_capital, cache.first_ts, cache.last_ts, runner.capital)
-    for name, value in ref.to_dict().items():
-        assert getattr(fast.metrics, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 def test_default_params_match_the_runner_up_to_the_kill_switch():
@@ -240,12 +191,7 @@ def test_batch_rows_equal_the_runner_metrics_for_the_sample():
             for key, lim in (("stops", {}), ("no_stops", NO_STOPS))}
     for k, (_, _, lim) in enumerate(sample):
         runner, _, _ = sampled_run(k)
-        row = rows["stops" if not lim else "no_stops"][k]
-        ref = compute_metrics(runner.trades, 10_000.0, cache.first_ts, cache.last_ts, runner.capital)
-        got = Metrics.from_row(row)
-        for name, value in ref.to_dict().items():
-            assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (k, name)
-        assert row[BATCH_COLUMNS.index("stop_code")] == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+        assert_batch_row_matches(rows["stops" if not lim else "no_stops"][k], runner, cache, k)
 
 
 def test_batch_with_funding_equals_single_runs_and_accepts_candles():
@@ -269,13 +215,13 @@ def test_a_trade_buffer_too_small_is_regrown_and_the_run_repeated_identically():
             col_side, 0.3, 10.0, False, 6.0, 1.0, np.zeros(n), cache.funding_flag, 0.0006, 0.0005, 10_000.0, 0.7,
             0.0, -1.0)
     # Act
-    small = rk.simulate_range(*args, np.empty((rk.N_TRADE_FIELDS, 2)), np.empty(0), False)
-    n_tr, capital, stop, buf = rk.run_combo(*args, np.empty((rk.N_TRADE_FIELDS, 2)), np.empty(0), False)
+    small = rk.simulate_range(*args, np.empty((kc.N_TRADE_FIELDS, 2)), np.empty(0), False)
+    n_tr, capital, stop, buf = rk.run_combo(*args, np.empty((kc.N_TRADE_FIELDS, 2)), np.empty(0), False)
     # Assert
     assert small[0] == -1
     assert n_tr == len(ref.trades) > 1000 and buf.shape[1] >= n_tr
     assert capital == ref.capital and stop == 0
-    assert buf[rk.T_NET, :n_tr].tolist() == [t.net for t in ref.trades]
+    assert buf[kc.T_NET, :n_tr].tolist() == [t.net for t in ref.trades]
 
 
 def test_bad_inputs_are_rejected_with_a_clear_message():

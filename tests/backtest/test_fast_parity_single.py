@@ -21,7 +21,6 @@ from radar.backtest.fast.single_engine import (
     BATCH_COLUMNS, param_columns, params_array, run_single_batch, run_single_trades, series_cache,
 )
 from radar.backtest.fast.single_signals import SeriesCache
-from radar.backtest.metrics import Metrics, compute_metrics
 from radar.data.csv_io import read_candle_csv, read_funding_csv
 from radar.data.resample import resample
 from radar.models import CandleArrays
@@ -31,9 +30,11 @@ from radar.runners.indicator_bank import IndicatorBank
 from radar.strategies.params import SupertrendParams
 from radar.strategies.registry import create_strategy
 from radar.strategies.supertrend import SupertrendStrategy
+from tests.backtest.parity import (
+    NO_STOPS, assert_batch_row_matches, assert_same_metrics, assert_same_trades, run_reference,
+)
 from tests.conftest import SHARED_DATA
 
-NO_STOPS = {"kill_switch_loss_pct": 100.0, "hard_drawdown_pct": None}  # long runs: capital < 0 still stops
 SYMBOL = "PAIR"
 
 
@@ -85,14 +86,7 @@ def case_id(case: tuple[str, str, int]) -> str:
 
 def run_runner(strategy: Any, arr: CandleArrays, timeframe: str, cfg: RunnerConfig,
                funding_rates: np.ndarray | None = None):
-    runner = make_runner(strategy, cfg)
-    candles = arr.candles(SYMBOL, timeframe)
-    if funding_rates is None:
-        runner.run(candles)
-    else:
-        by_ts = {c.timestamp: (None if math.isnan(r) else float(r)) for c, r in zip(candles, funding_rates)}
-        runner.run(candles, funding=lambda ts: by_ts[ts])
-    return runner
+    return run_reference(strategy, cfg, arr.candles(SYMBOL, timeframe), funding_rates)
 
 
 @lru_cache(maxsize=None)
@@ -103,28 +97,6 @@ def parity_run(strategy: str, file: str, k: int):
     runner = run_runner(create_strategy(strategy, params), arr, tf, RunnerConfig(f"{strategy}:{file}", SYMBOL, **NO_STOPS))
     fast = run_single_trades(strategy, arr, params, timeframe=tf, symbol=SYMBOL, **NO_STOPS)
     return runner, fast, arr
-
-
-def assert_same_trades(runner, fast) -> None:
-    assert len(fast.trades) == len(runner.trades)
-    for k, (f, r) in enumerate(zip(fast.trades, runner.trades)):
-        where = f"trade {k} (entry {r.entry_ts})"
-        assert (f.entry_ts, f.exit_ts, f.side, f.reason, f.positions, f.end_of_data, f.strategy) == \
-               (r.entry_ts, r.exit_ts, r.side, r.reason, r.positions, r.end_of_data, r.strategy), where
-        for name, rel in (("entry_price", 1e-12), ("exit_price", 1e-12), ("quantity", 1e-12), ("net", 1e-9),
-                          ("gross", 1e-9), ("fees", 1e-9), ("slippage", 1e-9), ("funding", 1e-9),
-                          ("return_frac", 1e-9)):
-            fv, rv = getattr(f, name), getattr(r, name)
-            assert fv == pytest.approx(rv, rel=rel, abs=1e-9), f"{where}: {name} fast={fv!r} runner={rv!r}"
-    assert fast.capital == pytest.approx(runner.capital, rel=1e-9)
-    assert fast.stop_reason == runner.stop_reason
-
-
-def assert_same_metrics(runner, fast, arr: CandleArrays) -> None:
-    ref = compute_metrics(runner.trades, runner.config.initial_capital, int(arr.timestamp[0]),
-                          int(arr.timestamp[-1]), runner.capital)
-    for name, value in ref.to_dict().items():
-        assert getattr(fast.metrics, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 # -- indicators: batch series == the runner's IndicatorBank, bit for bit ---------------------------------
@@ -308,12 +280,7 @@ def test_batch_rows_equal_the_runner_metrics(strategy):
     rows = run_single_batch(strategy, cache, params)
     for k, combo in enumerate(combos):
         runner = run_runner(create_strategy(strategy, combo), data(file), tf, RunnerConfig("r", SYMBOL))
-        ref = compute_metrics(runner.trades, 10_000.0, cache.first_ts, cache.last_ts, runner.capital)
-        got = Metrics.from_row(rows[k])
-        for name, value in ref.to_dict().items():
-            assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (k, name)
-        stop = rows[k, BATCH_COLUMNS.index("stop_code")]
-        assert stop == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+        assert_batch_row_matches(rows[k], runner, cache, k)
 
 
 def test_batch_accepts_param_dicts_and_shares_signals_between_leverage_variants():
@@ -372,9 +339,11 @@ class _Scripted(SupertrendStrategy):
 
 
 def test_kernel_edge_cases_match_the_runner_on_scripted_candles():
+    from radar.backtest.fast import kernel_common as kc
     from radar.backtest.fast import single_kernel as sk
     from radar.backtest.fast.cache import funding_candles
-    from radar.backtest.fast.single_engine import _FIXED_REASONS, _trade
+    from radar.backtest.fast.single_engine import _FIXED_REASONS
+    from radar.backtest.fast.trade_buffer import buffer_trades
     from radar.models import Candle
 
     H = 3_600_000
@@ -410,13 +379,12 @@ def test_kernel_edge_cases_match_the_runner_on_scripted_candles():
     ready = np.array([i not in not_ready for i in range(n)])
     exit_long = np.array([i in exits[1] for i in range(n)])
     none = np.zeros(n, dtype=np.bool_)
-    buf = np.empty((sk.N_TRADE_FIELDS, sk.max_trades(n)))
+    buf = np.empty((kc.N_TRADE_FIELDS, kc.max_trades(n)))
     n_tr, capital, stop = sk.simulate_single(
         o, h, l, c, ts, ready, side, tp, sl, exit_long, none, none, np.empty(0), np.zeros(n), funding_candles(ts),
         np.array([2.0, 1.0, 1.0, 0.0, 0.0]), 0.0006, 0.0002, 0.0005, 10_000.0, 0.0, 0.0, -1.0, buf, np.empty(0),
         False)
-    fast = [_trade(buf[:, k], k, "r", "supertrend", SYMBOL, {**_FIXED_REASONS, sk.REASON_SIGNAL: "signal"})
-            for k in range(n_tr)]
+    fast = list(buffer_trades(buf, n_tr, {**_FIXED_REASONS, sk.REASON_SIGNAL: "signal"}, "r", "supertrend", SYMBOL))
     got = [(t.entry_ts - t0) // H for t in fast], [(t.exit_ts - t0) // H for t in fast], [t.reason for t in fast]
     assert got == ([0, 2, 4, 7, 9], [1, 3, 6, 8, 10], ["sl", "tp", "signal", "sl", "end_of_data"])
     assert [t.exit_price for t in fast] == [95.5, 97.0, 99.5, 85.0, 85.5]

@@ -18,37 +18,20 @@ from functools import lru_cache
 import numpy as np
 import pytest
 
-from radar.backtest.fast.engine import BATCH_COLUMNS
-from radar.backtest.fast.grid_family import cache_for, run_grid_batch, run_grid_trades
+from radar.backtest.fast.grid_family import cache_for, run_grid_batch
 from radar.backtest.fast.single_signals import SeriesCache
-from radar.backtest.metrics import Metrics, compute_metrics
-from radar.config import load_one
-from radar.data.csv_io import read_candle_csv
-from radar.models import CandleArrays
-from radar.runners import RunnerConfig, make_runner
 from radar.runners.indicator_bank import IndicatorBank
 from radar.strategies.base import StrategyContext
 from radar.strategies.grid_boltrend import GridBoltrend, bollinger_breakout
 from radar.strategies.grid_momentum import donchian_volume_breakout
 from radar.strategies.registry import create_strategy
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.backtest.parity import (
+    NO_STOPS, SIDES, assert_batch_row_matches, assert_same_metrics, assert_same_trades, btc, btc_candles,
+    run_grid_both, sample_grid,
+)
 
-SYMBOL = "BTC/USDT:USDT"
 STRATEGIES = ("grid_trend", "grid_boltrend", "grid_momentum")
-NO_STOPS = {"kill_switch_loss_pct": 100.0, "hard_drawdown_pct": None}
-SIDES = (("long", "short"), ("long",), ("short",), ("short", "long"))
 SLIPPAGE = 0.0005  # CostModel default
-
-
-@lru_cache(maxsize=1)
-def btc() -> CandleArrays:
-    arr, _ = read_candle_csv(SHARED_DATA / "BTC-USD_1h_bitfinex.csv", "1h")
-    return arr
-
-
-@lru_cache(maxsize=1)
-def btc_candles() -> tuple:
-    return tuple(btc().candles(SYMBOL, "1h"))
 
 
 @lru_cache(maxsize=None)
@@ -68,25 +51,13 @@ def contexts(strategy: str, params: dict) -> list[StrategyContext]:
 @lru_cache(maxsize=None)
 def sampled_combos(strategy: str) -> tuple[tuple[str, dict, dict], ...]:
     """8 combos of the default grid, every sides variant, leverage 1-3, every 4th with the SPEC stops."""
-    grid = load_one("param_grids", REPO_ROOT / "config" / "param_grids.yaml")[strategy]
-    combos = list(grid.combos())
-    picks = np.random.default_rng(7).choice(len(combos), size=8, replace=False)
-    out = []
-    for k, idx in enumerate(sorted(int(i) for i in picks)):
-        params = dict(combos[idx], leverage=(1, 2, 3)[k % 3], sides=list(SIDES[k % 4]))
-        limits = {} if k % 4 == 0 else NO_STOPS
-        out.append((f"combo{idx}-{'+'.join(params['sides'])}-x{params['leverage']}-"
-                    f"{'stops' if not limits else 'long_run'}", params, limits))
-    return tuple(out)
+    return sample_grid(strategy, 8, 7, lambda k, params: dict(params, leverage=(1, 2, 3)[k % 3],
+                                                              sides=list(SIDES[k % 4])))
 
 
-def run_both(strategy: str, params: dict, limits: dict | None = None):
-    limits = limits or {}
-    runner = make_runner(create_strategy(strategy, params), RunnerConfig(f"{strategy}:BTC", SYMBOL, **limits))
-    runner.run(btc_candles())
-    cache = cache_for(strategy, btc(), [params])
-    fast = run_grid_trades(strategy, cache, params, **limits)
-    return runner, fast, cache
+def run_both(strategy: str, params: dict, limits: dict | None = None, funding_rates: np.ndarray | None = None,
+             default_funding_rate: float = 0.0):
+    return run_grid_both(strategy, params, limits, funding_rates, default_funding_rate)
 
 
 @lru_cache(maxsize=None)
@@ -98,27 +69,6 @@ def default_long_run(strategy: str):
 def sampled_run(strategy: str, k: int):
     _, params, limits = sampled_combos(strategy)[k]
     return run_both(strategy, params, limits)
-
-
-def assert_same_trades(runner, fast) -> None:
-    assert len(fast.trades) == len(runner.trades)
-    for k, (f, r) in enumerate(zip(fast.trades, runner.trades)):
-        where = f"trade {k} (entry {r.entry_ts})"
-        assert (f.entry_ts, f.exit_ts, f.side, f.reason, f.positions, f.end_of_data, f.strategy) == \
-               (r.entry_ts, r.exit_ts, r.side, r.reason, r.positions, r.end_of_data, r.strategy), where
-        for name, rel in (("entry_price", 1e-12), ("exit_price", 1e-12), ("quantity", 1e-12), ("net", 1e-9),
-                          ("gross", 1e-9), ("fees", 1e-9), ("slippage", 1e-9), ("funding", 1e-9),
-                          ("return_frac", 1e-9)):
-            fv, rv = getattr(f, name), getattr(r, name)
-            assert fv == pytest.approx(rv, rel=rel, abs=1e-9), f"{where}: {name} fast={fv!r} runner={rv!r}"
-    assert fast.capital == pytest.approx(runner.capital, rel=1e-9)
-    assert fast.stop_reason == runner.stop_reason
-
-
-def assert_same_metrics(runner, fast, cache) -> None:
-    ref = compute_metrics(runner.trades, runner.config.initial_capital, cache.first_ts, cache.last_ts, runner.capital)
-    for name, value in ref.to_dict().items():
-        assert getattr(fast.metrics, name) == pytest.approx(value, rel=1e-9, abs=1e-12), name
 
 
 def cached_series(strategy: str, params: dict, key: tuple) -> np.ndarray:
@@ -307,12 +257,7 @@ def test_batch_rows_equal_the_runner_metrics_and_parallel_equals_serial(strategy
                           equal_nan=True)
     for k, (_, _, lim) in enumerate(sample):
         runner, _, _ = sampled_run(strategy, k)
-        row = rows["stops" if not lim else "no_stops"][k]
-        ref = compute_metrics(runner.trades, 10_000.0, cache.first_ts, cache.last_ts, runner.capital)
-        got = Metrics.from_row(row)
-        for name, value in ref.to_dict().items():
-            assert getattr(got, name) == pytest.approx(value, rel=1e-9, abs=1e-12), (k, name)
-        assert row[BATCH_COLUMNS.index("stop_code")] == {"": 0, "kill_switch": 1, "hard_drawdown": 2}[runner.stop_reason]
+        assert_batch_row_matches(rows["stops" if not lim else "no_stops"][k], runner, cache, k)
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -321,13 +266,8 @@ def test_funding_charges_match(strategy):
     rng = np.random.default_rng(11)
     rates = rng.normal(0.0001, 0.0003, n)
     rates[rng.random(n) < 0.2] = np.nan
-    params, limits = {"leverage": 2}, NO_STOPS
-    runner = make_runner(create_strategy(strategy, params),
-                         RunnerConfig(f"{strategy}:BTC", SYMBOL, default_funding_rate=0.0002, **limits))
-    by_ts = {c.timestamp: (None if math.isnan(r) else float(r)) for c, r in zip(btc_candles(), rates)}
-    runner.run(btc_candles(), funding=lambda ts: by_ts[ts])
-    cache = cache_for(strategy, btc(), [params])
-    fast = run_grid_trades(strategy, cache, params, funding_rates=rates, default_funding_rate=0.0002, **limits)
+    runner, fast, cache = run_both(strategy, {"leverage": 2}, NO_STOPS, funding_rates=rates,
+                                   default_funding_rate=0.0002)
     assert sum(abs(t.funding) > 0 for t in runner.trades) > 50
     assert_same_trades(runner, fast)
     assert_same_metrics(runner, fast, cache)

@@ -17,9 +17,11 @@ from typing import Any
 import numpy as np
 
 from radar.backtest.fast import grid_kernel as gk
+from radar.backtest.fast import kernel_common as kc
 from radar.backtest.fast.cache import IndicatorCache
 from radar.backtest.fast.levels import ComboPlan, LevelRule, level_groups, level_matrix, rule_series, series_table
-from radar.backtest.metrics import METRIC_NAMES, Metrics, metric_row
+from radar.backtest.fast.trade_buffer import buffer_metrics, buffer_trades
+from radar.backtest.metrics import METRIC_NAMES, Metrics
 from radar.errors import StrategyError
 from radar.events import TradeResult
 from radar.positions.costs import CostModel
@@ -31,8 +33,8 @@ PARAM_COLUMNS: tuple[str, ...] = (
 )
 BATCH_COLUMNS: tuple[str, ...] = METRIC_NAMES + ("stop_code",)
 SIDE_CODES: dict[tuple[str, ...], int] = {("long",): 1, ("short",): -1, ("long", "short"): 2, ("short", "long"): -2}
-STOP_REASONS = {gk.STOP_NONE: "", gk.STOP_KILL_SWITCH: "kill_switch", gk.STOP_HARD_DRAWDOWN: "hard_drawdown"}
-REASONS = {gk.REASON_TP: "tp", gk.REASON_SL: "sl", gk.REASON_END: "end_of_data", gk.REASON_FLIP: "flip",
+STOP_REASONS = kc.STOP_REASONS
+REASONS = {kc.REASON_TP: "tp", kc.REASON_SL: "sl", kc.REASON_END: "end_of_data", gk.REASON_FLIP: "flip",
            gk.REASON_BOL_MID: "bol_mid", gk.REASON_FUNDING_POSITIVE: "funding_positive",
            gk.REASON_SMA_CROSS: "sma_cross"}
 assert len(PARAM_COLUMNS) == gk.N_PARAMS
@@ -196,7 +198,7 @@ def run_level_trades(cache: IndicatorCache, combo: ComboPlan, costs: CostModel =
     lm = level_matrix(cache, rule, view)
     rs = rule_series(cache, rule)
     mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
-    buf = np.empty((gk.N_TRADE_FIELDS, gk.max_trades(n)))
+    buf = np.empty((kc.N_TRADE_FIELDS, kc.max_trades(n)))
     equity = np.empty(n)
     n_tr, capital, stop = gk.simulate_grid(
         cache.open, cache.high, cache.low, cache.close, cache.timestamp, rule.kind, rs.center, rs.atr, rs.direction,
@@ -205,11 +207,8 @@ def run_level_trades(cache: IndicatorCache, combo: ComboPlan, costs: CostModel =
         np.array(combo.rules, dtype=np.float64), view, fund, cache.funding_flag, float(costs.taker_fee),
         float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
     rid = runner_id or f"fast:{strategy}"
-    trades = tuple(_trade(buf[:, k], k, rid, symbol, strategy) for k in range(n_tr))
-    counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)
-    metrics = Metrics.from_row(metric_row(buf[gk.T_NET], buf[gk.T_RETURN], buf[gk.T_FEES], buf[gk.T_FUNDING],
-                                          buf[gk.T_SLIPPAGE], buf[gk.T_ENTRY_TS], buf[gk.T_EXIT_TS], counted,
-                                          float(initial_capital), cache.first_ts, cache.last_ts, capital))
+    trades = buffer_trades(buf, n_tr, REASONS, rid, strategy, symbol)
+    metrics = buffer_metrics(buf, n_tr, initial_capital, cache.first_ts, cache.last_ts, capital)
     return FastRun(trades, equity, float(capital), STOP_REASONS[int(stop)], metrics)
 
 
@@ -249,17 +248,6 @@ def run_grid_atr_trades(cache: IndicatorCache, params: GridAtrParams | Mapping[s
                             max_margin_ratio=max_margin_ratio, kill_switch_loss_pct=kill_switch_loss_pct,
                             hard_drawdown_pct=hard_drawdown_pct, strategy="grid_atr", runner_id=runner_id,
                             symbol=symbol)
-
-
-def _trade(col: np.ndarray, seq: int, runner_id: str, symbol: str, strategy: str = "grid_atr") -> TradeResult:
-    return TradeResult(
-        runner_id=runner_id, strategy=strategy, symbol=symbol, side=int(col[gk.T_SIDE]),
-        entry_ts=int(col[gk.T_ENTRY_TS]), exit_ts=int(col[gk.T_EXIT_TS]), entry_price=float(col[gk.T_ENTRY_PRICE]),
-        exit_price=float(col[gk.T_EXIT_PRICE]), quantity=float(col[gk.T_QTY]), positions=int(col[gk.T_POSITIONS]),
-        gross=float(col[gk.T_GROSS]), fees=float(col[gk.T_FEES]), slippage=float(col[gk.T_SLIPPAGE]),
-        funding=float(col[gk.T_FUNDING]), net=float(col[gk.T_NET]), return_frac=float(col[gk.T_RETURN]),
-        reason=REASONS[int(col[gk.T_REASON])], end_of_data=bool(col[gk.T_END_OF_DATA]), seq=seq,
-    )
 
 
 def batch_metrics(rows: np.ndarray) -> list[Metrics]:

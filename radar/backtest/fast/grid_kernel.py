@@ -42,8 +42,7 @@ Layouts (named in engine.py / levels.py):
 - level groups (batch): combos sharing one level matrix, `groups[g]` = G_* ints, `g_spacing[g]`,
   `g_coef[g, col]` (start + k*step for ATR levels, 1 + offset for envelopes, k or start + k*step for
   anchored levels, the funding threshold for grid_funding), `g_side[g, col]`;
-- trade buffer `trades[field, k]` with the T_* field indices below (field-major so each field is a
-  contiguous row the jitted metrics can read).
+- trade buffer `trades[field, k]`: the T_* fields of kernel_common, shared by every kernel.
 """
 from __future__ import annotations
 
@@ -52,7 +51,10 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from radar.backtest.metrics import N_METRICS, metric_row
+from radar.backtest.fast.kernel_common import (
+    N_TRADE_FIELDS, REASON_END, STOP_NONE, after_exit, charge_funding, mark_to_market, metrics_into,
+    resolve_exit, settle_legs,
+)
 
 # grid_atr params columns (same order as engine.PARAM_COLUMNS)
 P_MA, P_ATR, P_START, P_STEP, P_LEVELS, P_SL, P_SPACING, P_MIN_PROFIT, P_MIN_ATR, P_COOLDOWN, P_SIDE, P_LEVERAGE = range(12)
@@ -79,78 +81,14 @@ CLOSE_NONE, CLOSE_AGAINST, CLOSE_FUNDING = 0, 1, 2
  G_CLOSE_REASON) = range(11)
 N_GROUP_INTS = 11
 
-# trade buffer fields
-(T_ENTRY_TS, T_EXIT_TS, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_QTY, T_POSITIONS, T_GROSS, T_FEES, T_SLIPPAGE,
- T_FUNDING, T_NET, T_RETURN, T_REASON, T_END_OF_DATA, T_CAPITAL_AFTER) = range(16)
-N_TRADE_FIELDS = 16
-
-REASON_TP, REASON_SL, REASON_END, REASON_FLIP, REASON_BOL_MID, REASON_FUNDING_POSITIVE, REASON_SMA_CROSS = range(1, 8)
-STOP_NONE, STOP_KILL_SWITCH, STOP_HARD_DRAWDOWN = 0, 1, 2
+# trade buffer fields T_*, REASON_TP/SL/END and STOP_* live in kernel_common (one layout for every kernel);
+# the grid family's own close-all reasons follow them
+REASON_FLIP, REASON_BOL_MID, REASON_FUNDING_POSITIVE, REASON_SMA_CROSS = range(4, 8)
 # the grid_atr "side" column: 1 long, -1 short, 2 long then short levels, -2 short then long (sides order)
 SIDE_LONG, SIDE_SHORT, SIDE_LONG_SHORT, SIDE_SHORT_LONG = 1, -1, 2, -2
 
 # rows of a level matrix built at a time (see simulate_grid)
 LEVEL_BLOCK = 512
-
-_metric_row = njit(cache=True)(metric_row)
-
-
-def max_trades(n_candles: int) -> int:
-    """Trade buffer size: an exit candle never enters, so a cycle spans >= 2 candles (+ the end-of-data close)."""
-    return n_candles // 2 + 2
-
-
-@njit(cache=True)
-def _close_all(n_open: int, side: int, exit_price: float, pos_ep: np.ndarray, pos_q: np.ndarray,
-               pos_m: np.ndarray, pos_fee: np.ndarray, pos_fund: np.ndarray, pos_ts: np.ndarray,
-               taker: float, slip: float, capital: float, ts: float, reason: int, eod: bool,
-               trades: np.ndarray, k: int) -> float:
-    """GridPositionManager.close_legs + GridStrategyRunner._settle; records trade k, returns the capital."""
-    margin = 0.0
-    net = 0.0
-    qty = 0.0
-    gross_sum = 0.0
-    fees = 0.0
-    slip_sum = 0.0
-    fund = 0.0
-    cost = 0.0
-    entry_ts = pos_ts[0]
-    for p in range(n_open):
-        q = pos_q[p]
-        ep = pos_ep[p]
-        gross = (exit_price - ep) * q * side
-        exit_fee = q * exit_price * taker
-        sl_cost = q * exit_price * slip
-        net += gross - pos_fee[p] - exit_fee - sl_cost
-        margin += pos_m[p]
-        qty += q
-        gross_sum += gross
-        fees += pos_fee[p] + exit_fee
-        slip_sum += sl_cost
-        fund += pos_fund[p]
-        cost += ep * q
-        if pos_ts[p] < entry_ts:
-            entry_ts = pos_ts[p]
-    capital += margin
-    ret = net / capital if capital > 0 else 0.0
-    capital += net
-    trades[T_ENTRY_TS, k] = entry_ts
-    trades[T_EXIT_TS, k] = ts
-    trades[T_SIDE, k] = side
-    trades[T_ENTRY_PRICE, k] = cost / qty
-    trades[T_EXIT_PRICE, k] = exit_price
-    trades[T_QTY, k] = qty
-    trades[T_POSITIONS, k] = n_open
-    trades[T_GROSS, k] = gross_sum
-    trades[T_FEES, k] = fees
-    trades[T_SLIPPAGE, k] = slip_sum
-    trades[T_FUNDING, k] = fund
-    trades[T_NET, k] = net
-    trades[T_RETURN, k] = ret
-    trades[T_REASON, k] = reason
-    trades[T_END_OF_DATA, k] = 1.0 if eod else 0.0
-    trades[T_CAPITAL_AFTER, k] = capital
-    return capital
 
 
 @njit(cache=True)
@@ -241,6 +179,7 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
     min_hold = int(rules[R_MIN_HOLD])
     tp_mode = int(rules[R_TP_MODE])
 
+    pos_side = np.empty(nc, dtype=np.int64)  # every open leg is on `side`; kept per leg for the shared helpers
     pos_ep = np.empty(nc)
     pos_q = np.empty(nc)
     pos_m = np.empty(nc)
@@ -264,7 +203,7 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
     pend_atr = 0.0
     pend_side = 0
     n_tr = 0
-    stop = 0
+    stop = STOP_NONE
     last_i = n - 1
     for i in range(n):
         if stop != 0:
@@ -309,31 +248,13 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                         tp_ok = h[i] >= avg * (1 + min_profit / 100)
                     else:
                         tp_ok = l[i] <= avg * (1 - min_profit / 100)
-                if side > 0:
-                    sl_hit = l[i] <= sl
-                    tp_hit = tp_ok and not math.isnan(tpp) and h[i] >= tpp
-                    tp_first = c[i] > o[i]
-                else:
-                    sl_hit = h[i] >= sl
-                    tp_hit = tp_ok and not math.isnan(tpp) and l[i] <= tpp
-                    tp_first = c[i] < o[i]
-                reason = 0
-                price = 0.0
-                if tp_hit and (tp_first or not sl_hit):
-                    reason = REASON_TP
-                    price = tpp
-                elif sl_hit:
-                    reason = REASON_SL
-                    if side > 0:
-                        price = sl - 0.5 * max(0.0, sl - l[i])
-                    else:
-                        price = sl + 0.5 * max(0.0, h[i] - sl)
-                elif close_kind == CLOSE_AGAINST:
+                reason, price = resolve_exit(side, tpp, sl, tp_ok, o[i], h[i], l[i], c[i])
+                if reason == 0 and close_kind == CLOSE_AGAINST:
                     # should_close_all: the series at this close is against the grid (NaN: no opinion)
                     if close_ser[i] * side < 0:
                         reason = close_reason
                         price = c[i]
-                elif close_kind == CLOSE_FUNDING:
+                elif reason == 0 and close_kind == CLOSE_FUNDING:
                     if i - first_entry >= min_hold:
                         if tp_mode & TP_FUNDING_POSITIVE and fund_view[i] > 0:
                             reason = REASON_FUNDING_POSITIVE
@@ -341,8 +262,8 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                             reason = REASON_SMA_CROSS
                         price = c[i]
                 if reason != 0:
-                    capital = _close_all(n_open, side, price, pos_ep, pos_q, pos_m, pos_fee, pos_fund, pos_ts,
-                                         taker, slip, capital, ts[i], reason, False, trades, n_tr)
+                    capital = settle_legs(n_open, pos_side, price, pos_ep, pos_q, pos_m, pos_fee, pos_fund, pos_ts,
+                                          taker, slip, capital, ts[i], reason, False, trades, n_tr)
                     n_tr += 1
                     n_open = 0
                     side = 0
@@ -353,21 +274,11 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                     armed = False
                     pending = False
                     exited = True
-                    if capital > peak:
-                        peak = capital
-                    if hard_dd_frac >= 0 and peak > 0 and (peak - capital) / peak > hard_dd_frac:
-                        stop = STOP_HARD_DRAWDOWN
-                    elif capital < initial * kill_frac:
-                        stop = STOP_KILL_SWITCH
+                    peak, stop = after_exit(capital, peak, initial, kill_frac, hard_dd_frac)
                 elif fund_flag[i]:
                     rate = fund_rate[i]
                     if rate != 0.0:
-                        total = 0.0
-                        for k in range(n_open):
-                            fc = rate * (pos_ep[k] * pos_q[k]) * side
-                            total += fc
-                            pos_fund[k] += fc
-                        capital -= total
+                        capital -= charge_funding(rate, n_open, pos_ep, pos_q, pos_side, pos_fund)
             elif signal is not None:
                 # update_memory while flat (step_anchor): arm the pending breakout, else drop a failed anchor;
                 # then this candle's breakout becomes pending (frozen while a grid is open)
@@ -423,6 +334,7 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                         if n_open == 0:
                             first_entry = i
                             extreme = h[i] if s > 0 else l[i]
+                        pos_side[n_open] = s
                         pos_ep[n_open] = fill
                         pos_q[n_open] = notional / fill
                         pos_m[n_open] = margin
@@ -435,38 +347,17 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                         if side == 0:
                             side = s
         if record_equity:
-            e = capital
-            if n_open > 0:
-                used = 0.0
-                unr = 0.0
-                for k in range(n_open):
-                    used += pos_m[k]
-                    unr += (c[i] - pos_ep[k]) * pos_q[k] * side
-                e = capital + used + unr
-            equity[i] = e
+            equity[i] = mark_to_market(capital, n_open, pos_m, pos_ep, pos_q, pos_side, c[i])
     if record_equity and last_i < n - 1:
         equity[last_i + 1:] = capital
     if n_open > 0:
         # SPEC §5.5: close at the last close; capital reflects it, metrics exclude it
-        capital = _close_all(n_open, side, c[last_i], pos_ep, pos_q, pos_m, pos_fee, pos_fund, pos_ts,
-                             taker, slip, capital, ts[last_i], REASON_END, True, trades, n_tr)
+        capital = settle_legs(n_open, pos_side, c[last_i], pos_ep, pos_q, pos_m, pos_fee, pos_fund, pos_ts,
+                              taker, slip, capital, ts[last_i], REASON_END, True, trades, n_tr)
         n_tr += 1
         if record_equity:
             equity[last_i] = capital
     return n_tr, capital, stop
-
-
-@njit(cache=True)
-def _metrics_into(out: np.ndarray, j: int, trades: np.ndarray, n_tr: int, capital: float, stop: int,
-                  initial: float, ts: np.ndarray) -> None:
-    counted = n_tr
-    if n_tr > 0 and trades[T_END_OF_DATA, n_tr - 1] > 0:
-        counted -= 1
-    row = _metric_row(trades[T_NET], trades[T_RETURN], trades[T_FEES], trades[T_FUNDING], trades[T_SLIPPAGE],
-                      trades[T_ENTRY_TS], trades[T_EXIT_TS], counted, initial, ts[0], ts[ts.shape[0] - 1], capital)
-    for m in range(N_METRICS):
-        out[j, m] = row[m]
-    out[j, N_METRICS] = stop
 
 
 @njit(cache=True)
@@ -507,7 +398,7 @@ def _run_group(g: int, o, h, l, c, ts, tab, groups, g_spacing, g_coef, g_side, g
                                                 fail, close_kind, close_reason, spacing, coef, col_side, levels, ready,
                                                 built, rules[j], fund_view, fund_rate, fund_flag, taker, slip, initial,
                                                 max_margin_ratio, kill_frac, hard_dd_frac, trades, no_equity, False)
-        _metrics_into(out, j, trades, n_tr, capital, stop, initial, ts)
+        metrics_into(out, j, trades, n_tr, capital, stop, initial, ts[0], ts[ts.shape[0] - 1])
 
 
 @njit(cache=True)

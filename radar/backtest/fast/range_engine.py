@@ -13,11 +13,11 @@ from typing import Any
 
 import numpy as np
 
+from radar.backtest.fast import kernel_common as kc
 from radar.backtest.fast import range_kernel as rk
 from radar.backtest.fast.cache import IndicatorCache
 from radar.backtest.fast.engine import BATCH_COLUMNS, SIDE_CODES, FastRun
-from radar.backtest.metrics import Metrics, metric_row
-from radar.events import TradeResult
+from radar.backtest.fast.trade_buffer import buffer_metrics, buffer_trades
 from radar.models import CandleArrays
 from radar.positions.costs import CostModel
 from radar.strategies.params import GridRangeAtrParams, parse_params
@@ -97,19 +97,16 @@ def run_range_trades(cache_or_candles: IndicatorCache | CandleArrays, combo: Ran
     coef, col_side = rk.columns(int(p.num_levels), int(row[rk.C_SIDES]))
     fund = _funding(cache, funding_rates, default_funding_rate)
     mmr, kill_frac, hard = _limits(max_margin_ratio, kill_switch_loss_pct, hard_drawdown_pct)
-    buf = np.empty((rk.N_TRADE_FIELDS, rk.initial_trade_slots(n)))
+    buf = np.empty((kc.N_TRADE_FIELDS, rk.initial_trade_slots(n)))
     equity = np.empty(n)
     n_tr, capital, stop, buf = rk.run_combo(
         cache.open, cache.high, cache.low, cache.close, cache.timestamp, cache.sma[int(row[rk.C_SMA])],
         cache.atr[int(row[rk.C_ATR])], coef, col_side, float(p.atr_spacing), float(p.sl_percent),
         p.tp_mode == "fixed_center", float(col_side.shape[0]), float(p.leverage), fund, cache.funding_flag,
         float(costs.taker_fee), float(costs.slippage), float(initial_capital), mmr, kill_frac, hard, buf, equity, True)
-    trades = tuple(_trade(buf[:, k], k, runner_id, symbol) for k in range(n_tr))
-    counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)
-    metrics = Metrics.from_row(metric_row(buf[rk.T_NET], buf[rk.T_RETURN], buf[rk.T_FEES], buf[rk.T_FUNDING],
-                                          buf[rk.T_SLIPPAGE], buf[rk.T_ENTRY_TS], buf[rk.T_EXIT_TS], counted,
-                                          float(initial_capital), cache.first_ts, cache.last_ts, float(capital)))
-    return FastRun(trades, equity, float(capital), rk.STOP_REASONS[int(stop)], metrics)
+    trades = buffer_trades(buf, n_tr, rk.REASONS, runner_id, STRATEGY, symbol)
+    metrics = buffer_metrics(buf, n_tr, initial_capital, cache.first_ts, cache.last_ts, float(capital))
+    return FastRun(trades, equity, float(capital), kc.STOP_REASONS[int(stop)], metrics)
 
 
 def _as_cache(cache_or_candles: IndicatorCache | CandleArrays, params: list[GridRangeAtrParams]) -> IndicatorCache:
@@ -142,17 +139,6 @@ def _limits(max_margin_ratio: float, kill_switch_loss_pct: float, hard_drawdown_
 
 def _table(tab: np.ndarray, n: int) -> np.ndarray:
     return np.ascontiguousarray(tab, dtype=np.float64).reshape(-1, n)
-
-
-def _trade(col: np.ndarray, seq: int, runner_id: str, symbol: str) -> TradeResult:
-    return TradeResult(
-        runner_id=runner_id, strategy=STRATEGY, symbol=symbol, side=int(col[rk.T_SIDE]),
-        entry_ts=int(col[rk.T_ENTRY_TS]), exit_ts=int(col[rk.T_EXIT_TS]), entry_price=float(col[rk.T_ENTRY_PRICE]),
-        exit_price=float(col[rk.T_EXIT_PRICE]), quantity=float(col[rk.T_QTY]), positions=int(col[rk.T_POSITIONS]),
-        gross=float(col[rk.T_GROSS]), fees=float(col[rk.T_FEES]), slippage=float(col[rk.T_SLIPPAGE]),
-        funding=float(col[rk.T_FUNDING]), net=float(col[rk.T_NET]), return_frac=float(col[rk.T_RETURN]),
-        reason=rk.REASONS[int(col[rk.T_REASON])], end_of_data=bool(col[rk.T_END_OF_DATA]), seq=seq,
-    )
 
 
 __all__ = ["range_cache", "range_params", "run_range_batch", "run_range_trades"]

@@ -13,7 +13,7 @@ The open positions are kept in the runner's book order (fill order, closed ones 
 sum below (used margin, end-of-data totals) must add in the runner's order to round identically. Every formula
 repeats the runner's floating-point operations in the same order; change one side only together with the other.
 
-Layouts: combo row C_* below (batch); trade buffer `trades[field, k]` with the T_* fields below, grown on
+Layouts: combo row C_* below (batch); trade buffer `trades[field, k]` with kernel_common's T_* fields, grown on
 demand by re-running (a per-position grid can close up to 2*num_levels trades per candle).
 """
 from __future__ import annotations
@@ -23,24 +23,18 @@ import math
 import numpy as np
 from numba import njit
 
-from radar.backtest.metrics import N_METRICS, metric_row
+from radar.backtest.fast.kernel_common import (
+    N_TRADE_FIELDS, REASON_END, REASON_SL, REASON_TP, STOP_NONE, after_exit, charge_funding, leg_exit,
+    mark_to_market, metrics_into, record_trade, resolve_exit, settle_legs,
+)
 
 # combo row: SMA table row, ATR table row, atr_spacing, num_levels, sl_percent, fixed_center (0/1),
 # sides code (1 long, -1 short, 2 long+short, -2 short+long, in `sides` order), leverage
 C_SMA, C_ATR, C_SPACING, C_LEVELS, C_SL, C_FIXED, C_SIDES, C_LEVERAGE = range(8)
 N_COMBO = 8
 
-# Trade buffer fields and codes: the same layout and values as grid_kernel's T_* / REASON_* / STOP_*, declared
-# here rather than imported so this kernel's numba cache never depends on another module's constants.
-(T_ENTRY_TS, T_EXIT_TS, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_QTY, T_POSITIONS, T_GROSS, T_FEES, T_SLIPPAGE,
- T_FUNDING, T_NET, T_RETURN, T_REASON, T_END_OF_DATA, T_CAPITAL_AFTER) = range(16)
-N_TRADE_FIELDS = 16
-REASON_TP, REASON_SL, REASON_END = 1, 2, 3
+# trade buffer fields, exit reasons (tp, sl, end_of_data) and stop codes: kernel_common's
 REASONS: dict[int, str] = {REASON_TP: "tp", REASON_SL: "sl", REASON_END: "end_of_data"}
-STOP_NONE, STOP_KILL_SWITCH, STOP_HARD_DRAWDOWN = 0, 1, 2
-STOP_REASONS: dict[int, str] = {STOP_NONE: "", STOP_KILL_SWITCH: "kill_switch", STOP_HARD_DRAWDOWN: "hard_drawdown"}
-
-_metric_row = njit(cache=True)(metric_row)
 
 
 @njit(cache=True)
@@ -71,28 +65,6 @@ def columns(num_levels: int, sides_code: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True)
-def _record(trades: np.ndarray, k: int, entry_ts: float, exit_ts: float, side: int, entry_price: float,
-            exit_price: float, qty: float, positions: int, gross: float, fees: float, slippage: float,
-            funding: float, net: float, ret: float, reason: int, eod: bool, capital: float) -> None:
-    trades[T_ENTRY_TS, k] = entry_ts
-    trades[T_EXIT_TS, k] = exit_ts
-    trades[T_SIDE, k] = side
-    trades[T_ENTRY_PRICE, k] = entry_price
-    trades[T_EXIT_PRICE, k] = exit_price
-    trades[T_QTY, k] = qty
-    trades[T_POSITIONS, k] = positions
-    trades[T_GROSS, k] = gross
-    trades[T_FEES, k] = fees
-    trades[T_SLIPPAGE, k] = slippage
-    trades[T_FUNDING, k] = funding
-    trades[T_NET, k] = net
-    trades[T_RETURN, k] = ret
-    trades[T_REASON, k] = reason
-    trades[T_END_OF_DATA, k] = 1.0 if eod else 0.0
-    trades[T_CAPITAL_AFTER, k] = capital
-
-
-@njit(cache=True)
 def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts: np.ndarray, sma: np.ndarray,
                    atr: np.ndarray, coef: np.ndarray, col_side: np.ndarray, spacing: float, sl_pct: float,
                    fixed_center: bool, slots: float, leverage: float, fund_rate: np.ndarray,
@@ -120,7 +92,7 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
     capital = initial
     peak = initial
     n_tr = 0
-    stop = 0
+    stop = STOP_NONE
     last_i = n - 1
     for i in range(n):
         if stop != 0:
@@ -139,26 +111,7 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
                     ep = pos_ep[r]
                     tp = pos_center[r] if fixed_center else tp_dyn
                     sl = ep * (1 - side * sl_pct / 100)
-                    # resolve_exit
-                    if side > 0:
-                        sl_hit = l[i] <= sl
-                        tp_hit = not math.isnan(tp) and h[i] >= tp
-                        tp_first = c[i] > o[i]
-                    else:
-                        sl_hit = h[i] >= sl
-                        tp_hit = not math.isnan(tp) and l[i] <= tp
-                        tp_first = c[i] < o[i]
-                    reason = 0
-                    price = 0.0
-                    if tp_hit and (tp_first or not sl_hit):
-                        reason = REASON_TP
-                        price = tp
-                    elif sl_hit:
-                        reason = REASON_SL
-                        if side > 0:
-                            price = sl - 0.5 * max(0.0, sl - l[i])
-                        else:
-                            price = sl + 0.5 * max(0.0, h[i] - sl)
+                    reason, price = resolve_exit(side, tp, sl, True, o[i], h[i], l[i], c[i])
                     if reason == 0:
                         if w != r:
                             pos_col[w] = pos_col[r]
@@ -174,17 +127,15 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
                         continue
                     # close_legs([pos]) + _settle of one leg
                     q = pos_q[r]
-                    gross = (price - ep) * q * side
-                    exit_fee = q * price * taker
-                    slip_cost = q * price * slip
+                    gross, exit_fee, slip_cost = leg_exit(price, ep, q, side, taker, slip)
                     net = gross - pos_fee[r] - exit_fee - slip_cost
                     capital += pos_m[r]
                     ret = net / capital if capital > 0 else 0.0
                     capital += net
                     if n_tr >= trades.shape[1]:
                         return -1, capital, stop
-                    _record(trades, n_tr, pos_ts[r], ts[i], side, (ep * q) / q, price, q, 1, gross,
-                            pos_fee[r] + exit_fee, slip_cost, pos_fund[r], net, ret, reason, False, capital)
+                    record_trade(trades, n_tr, pos_ts[r], ts[i], side, (ep * q) / q, price, q, 1, gross,
+                                 pos_fee[r] + exit_fee, slip_cost, pos_fund[r], net, ret, reason, False, capital)
                     n_tr += 1
                     filled[pos_col[r]] = False
                     exited = True
@@ -194,23 +145,14 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
                         used += pos_m[k]
                     for k in range(r + 1, n_open):
                         used += pos_m[k]
-                    booked = capital + used
-                    if booked > peak:
-                        peak = booked
-                    if hard_dd_frac >= 0 and peak > 0 and (peak - booked) / peak > hard_dd_frac:
-                        stop = STOP_HARD_DRAWDOWN
-                    elif booked < initial * kill_frac:
-                        stop = STOP_KILL_SWITCH
+                    peak, leg_stop = after_exit(capital + used, peak, initial, kill_frac, hard_dd_frac)
+                    if leg_stop != STOP_NONE:
+                        stop = leg_stop
                 n_open = w
                 if not exited and fund_flag[i]:
                     rate = fund_rate[i]
                     if rate != 0.0:
-                        total = 0.0
-                        for k in range(n_open):
-                            fc = rate * (pos_ep[k] * pos_q[k]) * pos_side[k]
-                            total += fc
-                            pos_fund[k] += fc
-                        capital -= total
+                        capital -= charge_funding(rate, n_open, pos_ep, pos_q, pos_side, pos_fund)
             if not exited and stop == 0 and capital > 0:
                 margin = capital / slots
                 for j in range(nc):
@@ -246,52 +188,15 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
                     capital -= margin
                     filled[j] = True
         if record_equity:
-            e = capital
-            if n_open > 0:
-                used = 0.0
-                unr = 0.0
-                for k in range(n_open):
-                    used += pos_m[k]
-                    unr += (c[i] - pos_ep[k]) * pos_q[k] * pos_side[k]
-                e = capital + used + unr
-            equity[i] = e
+            equity[i] = mark_to_market(capital, n_open, pos_m, pos_ep, pos_q, pos_side, c[i])
     if record_equity and last_i < n - 1:
         equity[last_i + 1:] = capital
     if n_open > 0:
         # SPEC §5.5: one trade over every leg at the last close (sides may be mixed: the first leg's side)
-        price = c[last_i]
-        margin = 0.0
-        net = 0.0
-        qty = 0.0
-        gross_sum = 0.0
-        fees = 0.0
-        slip_sum = 0.0
-        fund = 0.0
-        cost = 0.0
-        entry_ts = pos_ts[0]
-        for k in range(n_open):
-            q = pos_q[k]
-            ep = pos_ep[k]
-            gross = (price - ep) * q * pos_side[k]
-            exit_fee = q * price * taker
-            slip_cost = q * price * slip
-            net += gross - pos_fee[k] - exit_fee - slip_cost
-            margin += pos_m[k]
-            qty += q
-            gross_sum += gross
-            fees += pos_fee[k] + exit_fee
-            slip_sum += slip_cost
-            fund += pos_fund[k]
-            cost += ep * q
-            if pos_ts[k] < entry_ts:
-                entry_ts = pos_ts[k]
-        capital += margin
-        ret = net / capital if capital > 0 else 0.0
-        capital += net
         if n_tr >= trades.shape[1]:
             return -1, capital, stop
-        _record(trades, n_tr, entry_ts, ts[last_i], pos_side[0], cost / qty, price, qty, n_open, gross_sum, fees,
-                slip_sum, fund, net, ret, REASON_END, True, capital)
+        capital = settle_legs(n_open, pos_side, c[last_i], pos_ep, pos_q, pos_m, pos_fee, pos_fund, pos_ts, taker,
+                              slip, capital, ts[last_i], REASON_END, True, trades, n_tr)
         n_tr += 1
         if record_equity:
             equity[last_i] = capital
@@ -335,11 +240,4 @@ def run_range_batch_kernel(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.nd
             o, h, l, c, ts, sma_tab[int(row[C_SMA])], atr_tab[int(row[C_ATR])], coef, col_side, row[C_SPACING],
             row[C_SL], row[C_FIXED] != 0.0, float(col_side.shape[0]), row[C_LEVERAGE], fund_rate, fund_flag,
             taker, slip, initial, max_margin_ratio, kill_frac, hard_dd_frac, trades, no_equity, False)
-        counted = n_tr
-        if n_tr > 0 and trades[T_END_OF_DATA, n_tr - 1] > 0:
-            counted -= 1
-        m = _metric_row(trades[T_NET], trades[T_RETURN], trades[T_FEES], trades[T_FUNDING], trades[T_SLIPPAGE],
-                        trades[T_ENTRY_TS], trades[T_EXIT_TS], counted, initial, ts[0], ts[n - 1], capital)
-        for k in range(N_METRICS):
-            out[j, k] = m[k]
-        out[j, N_METRICS] = stop
+        metrics_into(out, j, trades, n_tr, capital, stop, initial, ts[0], ts[n - 1])

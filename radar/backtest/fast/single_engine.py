@@ -18,13 +18,14 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from radar.backtest.fast import kernel_common as kc
 from radar.backtest.fast import single_kernel as sk
 from radar.backtest.fast.cache import funding_candles
 from radar.backtest.fast.engine import FastRun
 from radar.backtest.fast.single_signals import SIGNAL_FUNCTIONS, SeriesCache, SingleSignals, signal_key, signals_for
-from radar.backtest.metrics import METRIC_NAMES, Metrics, metric_row
+from radar.backtest.fast.trade_buffer import buffer_metrics, buffer_trades
+from radar.backtest.metrics import METRIC_NAMES
 from radar.errors import StrategyError
-from radar.events import TradeResult
 from radar.positions.costs import CostModel
 from radar.strategies.params import param_model, parse_params
 
@@ -32,8 +33,8 @@ SINGLE_STRATEGIES: tuple[str, ...] = tuple(SIGNAL_FUNCTIONS)
 BATCH_COLUMNS: tuple[str, ...] = METRIC_NAMES + ("stop_code",)
 SIDE_CODES: dict[tuple[str, ...], int] = {("long",): 1, ("short",): -1, ("long", "short"): 2, ("short", "long"): -2}
 _CODE_SIDES = {v: k for k, v in SIDE_CODES.items()}
-STOP_REASONS = {sk.STOP_NONE: "", sk.STOP_KILL_SWITCH: "kill_switch", sk.STOP_HARD_DRAWDOWN: "hard_drawdown"}
-_FIXED_REASONS = {sk.REASON_TP: "tp", sk.REASON_SL: "sl", sk.REASON_END: "end_of_data",
+STOP_REASONS = kc.STOP_REASONS
+_FIXED_REASONS = {kc.REASON_TP: "tp", kc.REASON_SL: "sl", kc.REASON_END: "end_of_data",
                   sk.REASON_REGIME: "regime_change"}
 
 
@@ -208,7 +209,7 @@ def run_single_trades(strategy: str, cache_or_candles: Any, params: BaseModel | 
                                      fixed_allocation)
     n = len(cache)
     sig = signals_for(strategy, cache, p)
-    buf = np.empty((sk.N_TRADE_FIELDS, sk.max_trades(n)))
+    buf = np.empty((kc.N_TRADE_FIELDS, kc.max_trades(n)))
     equity = np.empty(n)
     n_tr, capital, stop = sk.simulate_single(
         cache.open, cache.high, cache.low, cache.close, cache.timestamp, *_signal_args(sig),
@@ -217,23 +218,9 @@ def run_single_trades(strategy: str, cache_or_candles: Any, params: BaseModel | 
         kill_frac, hard, buf, equity, True)
     rid = runner_id or f"fast:{strategy}"
     reasons = {**_FIXED_REASONS, sk.REASON_SIGNAL: sig.exit_reason}
-    trades = tuple(_trade(buf[:, k], k, rid, strategy, symbol, reasons) for k in range(n_tr))
-    counted = n_tr - (1 if n_tr and trades[-1].end_of_data else 0)
-    metrics = Metrics.from_row(metric_row(buf[sk.T_NET], buf[sk.T_RETURN], buf[sk.T_FEES], buf[sk.T_FUNDING],
-                                          buf[sk.T_SLIPPAGE], buf[sk.T_ENTRY_TS], buf[sk.T_EXIT_TS], counted,
-                                          float(initial_capital), cache.first_ts, cache.last_ts, capital))
+    trades = buffer_trades(buf, n_tr, reasons, rid, strategy, symbol)
+    metrics = buffer_metrics(buf, n_tr, initial_capital, cache.first_ts, cache.last_ts, capital)
     return FastRun(trades, equity, float(capital), STOP_REASONS[int(stop)], metrics)
-
-
-def _trade(col: np.ndarray, seq: int, runner_id: str, strategy: str, symbol: str, reasons: dict[int, str]) -> TradeResult:
-    return TradeResult(
-        runner_id=runner_id, strategy=strategy, symbol=symbol, side=int(col[sk.T_SIDE]),
-        entry_ts=int(col[sk.T_ENTRY_TS]), exit_ts=int(col[sk.T_EXIT_TS]), entry_price=float(col[sk.T_ENTRY_PRICE]),
-        exit_price=float(col[sk.T_EXIT_PRICE]), quantity=float(col[sk.T_QTY]), positions=1,
-        gross=float(col[sk.T_GROSS]), fees=float(col[sk.T_FEES]), slippage=float(col[sk.T_SLIPPAGE]),
-        funding=float(col[sk.T_FUNDING]), net=float(col[sk.T_NET]), return_frac=float(col[sk.T_RETURN]),
-        reason=reasons[int(col[sk.T_REASON])], end_of_data=bool(col[sk.T_END_OF_DATA]), seq=seq,
-    )
 
 
 __all__ = [

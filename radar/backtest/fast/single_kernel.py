@@ -9,7 +9,7 @@ tests (tests/backtest/test_fast_parity_single.py) check trade for trade. Change 
 
 Layouts (named in single_engine.py):
 - kernel params row `[leverage, allow_long, allow_short, cooldown_candles, trail_atr_mult]` (K_* below);
-- trade buffer `trades[field, k]` with the T_* field indices below (field-major, read by the jitted metrics).
+- trade buffer `trades[field, k]`: the T_* fields of kernel_common (positions always 1).
 """
 from __future__ import annotations
 
@@ -18,26 +18,18 @@ import math
 import numpy as np
 from numba import njit
 
-from radar.backtest.metrics import N_METRICS, metric_row
+from radar.backtest.fast.kernel_common import (
+    N_TRADE_FIELDS, REASON_END, REASON_TP, STOP_NONE, after_exit, leg_exit, metrics_into, record_trade, resolve_exit,
+)
 from radar.strategies.trend_follow_daily import trail_stop
 
 K_LEVERAGE, K_ALLOW_LONG, K_ALLOW_SHORT, K_COOLDOWN, K_TRAIL_MULT = range(5)
 N_KERNEL_PARAMS = 5
 
-(T_ENTRY_TS, T_EXIT_TS, T_SIDE, T_ENTRY_PRICE, T_EXIT_PRICE, T_QTY, T_GROSS, T_FEES, T_SLIPPAGE, T_FUNDING, T_NET,
- T_RETURN, T_REASON, T_END_OF_DATA, T_CAPITAL_AFTER) = range(15)
-N_TRADE_FIELDS = 15
+# trade buffer fields, REASON_TP/SL/END and stop codes: kernel_common's; the exit signal and regime change follow
+REASON_SIGNAL, REASON_REGIME = 4, 5
 
-REASON_TP, REASON_SL, REASON_END, REASON_SIGNAL, REASON_REGIME = 1, 2, 3, 4, 5
-STOP_NONE, STOP_KILL_SWITCH, STOP_HARD_DRAWDOWN = 0, 1, 2
-
-_metric_row = njit(cache=True)(metric_row)
 _trail_stop = njit(cache=True)(trail_stop)
-
-
-def max_trades(n_candles: int) -> int:
-    """Trade buffer size: an exit candle never enters, so a trade spans >= 2 candles (+ the end-of-data close)."""
-    return n_candles // 2 + 2
 
 
 @njit(cache=True)
@@ -45,32 +37,17 @@ def _close(side: int, ep: float, qty: float, margin: float, entry_fee: float, fu
            exit_price: float, reason: int, eod: bool, ts: float, taker: float, maker: float, slip: float,
            capital: float, trades: np.ndarray, k: int) -> float:
     """PositionManager.close + SingleStrategyRunner._close; records trade k, returns the capital."""
-    gross = (exit_price - ep) * qty * side
     if reason == REASON_TP:
-        fee = qty * exit_price * maker
-        slip_cost = 0.0
+        # the TP rests as a limit order: maker fee, no slippage (slippage rate 0 gives exactly 0.0)
+        gross, fee, slip_cost = leg_exit(exit_price, ep, qty, side, maker, 0.0)
     else:
-        fee = qty * exit_price * taker
-        slip_cost = qty * exit_price * slip
+        gross, fee, slip_cost = leg_exit(exit_price, ep, qty, side, taker, slip)
     net = gross - entry_fee - fee - slip_cost
     capital += margin
     ret = net / capital if capital > 0 else 0.0
     capital += net
-    trades[T_ENTRY_TS, k] = entry_ts
-    trades[T_EXIT_TS, k] = ts
-    trades[T_SIDE, k] = side
-    trades[T_ENTRY_PRICE, k] = ep
-    trades[T_EXIT_PRICE, k] = exit_price
-    trades[T_QTY, k] = qty
-    trades[T_GROSS, k] = gross
-    trades[T_FEES, k] = entry_fee + fee
-    trades[T_SLIPPAGE, k] = slip_cost
-    trades[T_FUNDING, k] = funding
-    trades[T_NET, k] = net
-    trades[T_RETURN, k] = ret
-    trades[T_REASON, k] = reason
-    trades[T_END_OF_DATA, k] = 1.0 if eod else 0.0
-    trades[T_CAPITAL_AFTER, k] = capital
+    record_trade(trades, k, entry_ts, ts, side, ep, exit_price, qty, 1, gross, entry_fee + fee, slip_cost, funding,
+                 net, ret, reason, eod, capital)
     return capital
 
 
@@ -118,29 +95,11 @@ def simulate_single(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, 
         if ready[i]:
             if side != 0:
                 # resolve_exit (OHLC heuristic, stop gap fill), then exit_signal / regime change at the close
-                if side > 0:
-                    sl_hit = not math.isnan(sl) and l[i] <= sl
-                    tp_hit = not math.isnan(tp) and h[i] >= tp
-                    tp_first = c[i] > o[i]
-                else:
-                    sl_hit = not math.isnan(sl) and h[i] >= sl
-                    tp_hit = not math.isnan(tp) and l[i] <= tp
-                    tp_first = c[i] < o[i]
-                reason = 0
-                price = 0.0
-                if tp_hit and (tp_first or not sl_hit):
-                    reason = REASON_TP
-                    price = tp
-                elif sl_hit:
-                    reason = REASON_SL
-                    if side > 0:
-                        price = sl - 0.5 * max(0.0, sl - l[i])
-                    else:
-                        price = sl + 0.5 * max(0.0, h[i] - sl)
-                elif (exit_long[i] if side > 0 else exit_short[i]):
+                reason, price = resolve_exit(side, tp, sl, True, o[i], h[i], l[i], c[i])
+                if reason == 0 and (exit_long[i] if side > 0 else exit_short[i]):
                     reason = REASON_SIGNAL
                     price = c[i]
-                elif regime_exit[i]:
+                elif reason == 0 and regime_exit[i]:
                     reason = REASON_REGIME
                     price = c[i]
                 if reason != 0:
@@ -149,12 +108,7 @@ def simulate_single(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, 
                     n_tr += 1
                     side = 0
                     last_exit = i
-                    if capital > peak:
-                        peak = capital
-                    if hard_dd_frac >= 0 and peak > 0 and (peak - capital) / peak > hard_dd_frac:
-                        stop = STOP_HARD_DRAWDOWN
-                    elif capital < initial * kill_frac:
-                        stop = STOP_KILL_SWITCH
+                    peak, stop = after_exit(capital, peak, initial, kill_frac, hard_dd_frac)
                 else:
                     if fund_flag[i]:
                         rate = fund_rate[i]
@@ -215,13 +169,4 @@ def run_group(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts: np
             o, h, l, c, ts, ready, sig_side, sig_tp, sig_sl, exit_long, exit_short, regime_exit, trail_atr,
             fund_rate, fund_flag, kparams[j], taker, maker, slip, initial, fixed_margin, kill_frac, hard_dd_frac,
             trades, no_equity, False)
-        counted = n_tr
-        if n_tr > 0 and trades[T_END_OF_DATA, n_tr - 1] > 0:
-            counted -= 1
-        row = _metric_row(trades[T_NET], trades[T_RETURN], trades[T_FEES], trades[T_FUNDING], trades[T_SLIPPAGE],
-                          trades[T_ENTRY_TS], trades[T_EXIT_TS], counted, initial, ts[0], ts[ts.shape[0] - 1],
-                          capital)
-        r = rows[j]
-        for m in range(N_METRICS):
-            out[r, m] = row[m]
-        out[r, N_METRICS] = stop
+        metrics_into(out, rows[j], trades, n_tr, capital, stop, initial, ts[0], ts[ts.shape[0] - 1])
