@@ -60,6 +60,11 @@ def build_market(symbols: list[str], timeframe: str, *, data: Path | None = None
         from radar.data.csv_io import read_candle_csv
 
         series, report = read_candle_csv(data, timeframe)
+        misaligned = report.rejected.get("misaligned_timestamp", 0)
+        if misaligned:
+            # A 5m file read as 1h would silently keep only the hour-aligned rows: refuse instead.
+            raise DataError(f"{data}: {misaligned} rows are not aligned to {timeframe} open times "
+                            "(pass the file's --timeframe)")
         if len(series) == 0:
             raise DataError(f"{data}: no valid {timeframe} candles ({report.summary()})")
         for symbol in symbols:

@@ -188,8 +188,9 @@ def test_ccxt_pro_watch_ticker_follows_the_replayed_price(csv_candles):
     with EmulatorThread(emu) as url:
         first_last, closed_last = asyncio.run(run(url))
 
+    assert c.open[50] != c.close[50]  # so the mid-way and the final price differ
     assert first_last == (c.open[50] + c.close[50]) / 2
-    assert closed_last in (c.close[50], c.open[51])  # the close of #50 equals the open of #51 or is followed by it
+    assert closed_last == c.close[50]
 
 
 # ---------------------------------------------------------------------------------------------- raw protocol
@@ -529,3 +530,36 @@ def test_emulator_cli_synthetic_market_starts_after_a_warm_up_by_default():
     assert btc is not None and sol is not None and len(btc) == len(sol) == 1500
     assert not np.array_equal(btc.close, sol.close)  # one seed per symbol
     assert replay_start_ms(market, "1h", None) == int(btc.timestamp[0]) + DEFAULT_WARMUP_CANDLES * H
+
+
+def test_ccxt_pro_un_watch_ohlcv_ends_the_subscription_on_the_server(csv_candles):
+    c = csv_candles
+    emu = _emulator(c, Clock.fixed(int(c.timestamp[120]) + 1))
+
+    async def run(url: str) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+        client = make_bitget_client(url, pro=True)
+        try:
+            await client.watch_ohlcv(SYMBOL, "1h")
+            before = emu.ws.channels()
+            # ccxt 4.5 waits on 'unsubscribe:candles:1H:...' but resolves '...:1h:...' (its own hash mismatch),
+            # so its future is not awaited to completion here; the server side is what this test checks.
+            task = asyncio.ensure_future(client.un_watch_ohlcv(SYMBOL, "1h"))
+            await asyncio.wait({task}, timeout=0.5)
+            task.cancel()
+            return before, emu.ws.channels()
+        finally:
+            await client.close()
+
+    with EmulatorThread(emu) as url:
+        before, after = asyncio.run(run(url))
+
+    assert before == {("candle1H", "BTCUSDT")}
+    assert after == set()
+
+
+def test_emulator_cli_refuses_a_csv_of_another_timeframe(shared_data):
+    from radar.cli.emulator_cmd import build_market
+    from radar.errors import DataError
+
+    with pytest.raises(DataError, match=r"XRP-USDT_5m_futures.csv: \d+ rows are not aligned to 1h"):
+        build_market(["XRP/USDT:USDT"], "1h", data=shared_data / "XRP-USDT_5m_futures.csv")

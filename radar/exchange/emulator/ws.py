@@ -84,8 +84,8 @@ class PublicWebSocket:
                     continue
                 self.frames_received += 1
                 await self._on_text(conn, msg.data)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except ConnectionResetError:
+            pass  # the client vanished; nothing to answer
         finally:
             self._connections.discard(conn)
         return ws
