@@ -22,9 +22,11 @@ from actors.live_executor import ExecutorActor
 from actors.live_feed import DataFeedActor
 from actors.live_runner import StrategyRunnerActor
 from actors.live_state import StateStoreActor
+from actors.live_watchdog import WatchdogActor
 
 NAMESPACE = "scalp_radar"
 STATE_STORE, EXECUTOR, FEED = "state_store", "executor", "data_feed"
+WATCHDOG = "watchdog"
 
 
 def runner_name(strategy: str) -> str:
@@ -42,6 +44,9 @@ class LiveOptions:
     detached: bool = False
     save_every_s: float = 60.0
     flush_every_s: float = 5.0
+    watchdog_interval_s: float | None = None  # None: risk.yaml watchdog.interval_s
+    watchdog_ping_timeout_s: float = 5.0
+    watchdog_cooldowns: Any = None  # None: risk.yaml alert_cooldowns_s; else a callable kind -> seconds
 
 
 class LiveSystem:
@@ -53,7 +58,7 @@ class LiveSystem:
             raise ValueError(f"no enabled strategy on the {options.timeframe} timeframe in strategies.yaml")
         self.symbols = sorted({sym for s in self.strategies for sym in s.symbols})
         self.runners: dict[str, Any] = {}
-        self.state_store = self.executor = self.feed = None
+        self.state_store = self.executor = self.feed = self.watchdog = None
 
     def _opts(self, name: str, **kw: Any) -> dict[str, Any]:
         out = {"name": name, "namespace": NAMESPACE, "get_if_exists": False, **kw}
@@ -86,15 +91,30 @@ class LiveSystem:
                 last[sym] = None if ts is None or prev is None else min(prev, ts)
         ray.get([self.feed.subscribe.remote(sym, self.runners[s.name]) for s in self.strategies for sym in s.symbols])
         ray.get(self.feed.start.remote(last))
+        self._boot_watchdog()
         return self
 
+    def _boot_watchdog(self) -> None:
+        # Last in the boot order, first to stop: it never reports the system's own boot or shutdown as a fault.
+        risk = self.cfg.risk
+        self.watchdog = WatchdogActor.options(**self._opts(WATCHDOG)).remote(
+            self.feed, dict(self.runners), self.opt.data_dir,
+            initial_capital_per_runner=float(risk.initial_capital) / sum(len(s.symbols) for s in self.strategies),
+            interval_s=self.opt.watchdog_interval_s or risk.watchdog.interval_s,
+            ping_timeout_s=self.opt.watchdog_ping_timeout_s, stale_after_s=risk.watchdog.stale_after_s,
+            min_free_disk_mb=risk.watchdog.min_free_disk_mb,
+            cooldowns=self.opt.watchdog_cooldowns or risk.alert_cooldowns_s, speed=self.opt.speed)
+        ray.get(self.watchdog.start.remote())
+
     def shutdown(self) -> None:
+        if self.watchdog is not None:
+            ray.get(self.watchdog.stop.remote())
         if self.feed is not None:
             ray.get(self.feed.stop.remote())
         ray.get([r.save.remote() for r in self.runners.values()])
         if self.state_store is not None:
             ray.get(self.state_store.save_all.remote())
-        for handle in [self.feed, *self.runners.values(), self.executor, self.state_store]:
+        for handle in [self.watchdog, self.feed, *self.runners.values(), self.executor, self.state_store]:
             if handle is not None:
                 ray.kill(handle)
 
@@ -111,7 +131,7 @@ class LiveSystem:
 
 def status(namespace: str = NAMESPACE) -> dict[str, Any]:
     """What `radar status` shows; looks the actors up by name (works from any driver on the cluster)."""
-    out: dict[str, Any] = {"runners": [], "executor": None, "feed": None, "trades": 0}
+    out: dict[str, Any] = {"runners": [], "executor": None, "feed": None, "trades": 0, "watchdog": None, "ranking": []}
     try:
         feed = ray.get_actor(FEED, namespace=namespace)
         h = ray.get(feed.health.remote())
@@ -125,6 +145,12 @@ def status(namespace: str = NAMESPACE) -> dict[str, Any]:
     try:
         out["executor"] = ray.get(ray.get_actor(EXECUTOR, namespace=namespace).status.remote())
         out["trades"] = ray.get(ray.get_actor(STATE_STORE, namespace=namespace).trade_count.remote())
+    except ValueError:
+        pass
+    try:
+        watchdog = ray.get_actor(WATCHDOG, namespace=namespace)
+        out["watchdog"] = ray.get(watchdog.stats.remote()) | {"alerts": ray.get(watchdog.alerts.remote())[-20:]}
+        out["ranking"] = ray.get(watchdog.ranking.remote())
     except ValueError:
         pass
     return out
