@@ -53,6 +53,17 @@ def funding_candles(timestamp: np.ndarray) -> np.ndarray:
     return (ts % _HOUR_MS == 0) & np.isin(hour, FUNDING_HOURS)
 
 
+def funding_inputs(n: int, funding_rates: np.ndarray | None, default: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rate the strategy sees — NaN where none is known, like a runner's `ctx.funding_rate` None —, rate charged
+    at the funding candles — `default` where none is known) from one optional rate per candle."""
+    if funding_rates is None:
+        return np.full(n, np.nan), np.full(n, float(default))
+    rates = np.ascontiguousarray(funding_rates, dtype=np.float64)
+    if rates.shape != (n,):
+        raise ValueError(f"funding_rates: expected one rate per candle ({n}), got shape {rates.shape}")
+    return rates, np.where(np.isnan(rates), float(default), rates)
+
+
 @dataclass(frozen=True, eq=False)
 class IndicatorCache:
     """Candles of one window plus SMA/ATR tables: `sma[row]` is the SMA of `ma_periods[row]` (same for ATR)."""

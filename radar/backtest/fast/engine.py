@@ -18,7 +18,7 @@ import numpy as np
 
 from radar.backtest.fast import grid_kernel as gk
 from radar.backtest.fast import kernel_common as kc
-from radar.backtest.fast.cache import IndicatorCache
+from radar.backtest.fast.cache import IndicatorCache, funding_inputs
 from radar.backtest.fast.levels import ComboPlan, LevelRule, level_groups, level_matrix, rule_series, series_table
 from radar.backtest.fast.trade_buffer import buffer_metrics, buffer_trades
 from radar.backtest.metrics import METRIC_NAMES, Metrics
@@ -119,15 +119,7 @@ def _check_params(params: np.ndarray) -> np.ndarray:
 
 
 def _funding(cache: IndicatorCache, funding_rates: np.ndarray | None, default: float) -> tuple[np.ndarray, np.ndarray]:
-    """(rate the strategy sees — NaN where none is known, like a runner's `ctx.funding_rate` None —, rate charged
-    at the funding candles — `default` where none is known)."""
-    n = len(cache)
-    if funding_rates is None:
-        return np.full(n, np.nan), np.full(n, float(default))
-    rates = np.ascontiguousarray(funding_rates, dtype=np.float64)
-    if rates.shape != (n,):
-        raise ValueError(f"funding_rates: expected one rate per candle ({n}), got shape {rates.shape}")
-    return rates, np.where(np.isnan(rates), float(default), rates)
+    return funding_inputs(len(cache), funding_rates, default)
 
 
 def _limits(max_margin_ratio: float, kill_switch_loss_pct: float, hard_drawdown_pct: float | None) -> tuple[float, float, float]:

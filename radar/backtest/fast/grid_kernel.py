@@ -52,8 +52,8 @@ import numpy as np
 from numba import njit, prange
 
 from radar.backtest.fast.kernel_common import (
-    N_TRADE_FIELDS, REASON_END, STOP_NONE, after_exit, charge_funding, mark_to_market, metrics_into,
-    resolve_exit, settle_legs,
+    FILL_SKIP, FILL_STOP, N_TRADE_FIELDS, REASON_END, STOP_NONE, add_leg, after_exit, charge_funding, level_fill,
+    mark_to_market, metrics_into, resolve_exit, settle_legs,
 )
 
 # grid_atr params columns (same order as engine.PARAM_COLUMNS)
@@ -313,34 +313,20 @@ def simulate_grid(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, ts
                     for j in range(nc):
                         if filled[j]:
                             continue
-                        level = levels[i, j]
-                        if math.isnan(level) or level <= 0:
-                            continue
                         s = col_side[j]
                         if side != 0 and s != side:
                             continue  # one side active at a time
-                        touched = l[i] <= level if s > 0 else h[i] >= level
-                        if not touched:
-                            continue
-                        used = 0.0
-                        for q in range(n_open):
-                            used += pos_m[q]
-                        if used / (capital + used) >= max_margin_ratio:
+                        fill_code, fill = level_fill(levels[i, j], s, l[i], h[i], n_open, pos_m, capital, margin,
+                                                     max_margin_ratio, slip)
+                        if fill_code == FILL_STOP:
                             break
-                        if capital < margin:
+                        if fill_code == FILL_SKIP:
                             continue
-                        fill = level * (1.0 + slip) if s > 0 else level * (1.0 - slip)
-                        notional = margin * leverage
                         if n_open == 0:
                             first_entry = i
                             extreme = h[i] if s > 0 else l[i]
-                        pos_side[n_open] = s
-                        pos_ep[n_open] = fill
-                        pos_q[n_open] = notional / fill
-                        pos_m[n_open] = margin
-                        pos_fee[n_open] = notional * taker
-                        pos_fund[n_open] = 0.0
-                        pos_ts[n_open] = ts[i]
+                        add_leg(n_open, s, fill, margin, leverage, taker, ts[i], pos_side, pos_ep, pos_q, pos_m,
+                                pos_fee, pos_fund, pos_ts)
                         n_open += 1
                         capital -= margin
                         filled[j] = True

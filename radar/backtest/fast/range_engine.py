@@ -15,7 +15,7 @@ import numpy as np
 
 from radar.backtest.fast import kernel_common as kc
 from radar.backtest.fast import range_kernel as rk
-from radar.backtest.fast.cache import IndicatorCache
+from radar.backtest.fast.cache import IndicatorCache, funding_inputs
 from radar.backtest.fast.engine import BATCH_COLUMNS, SIDE_CODES, FastRun
 from radar.backtest.fast.trade_buffer import buffer_metrics, buffer_trades
 from radar.models import CandleArrays
@@ -121,13 +121,8 @@ def _check_capital(initial_capital: float) -> None:
 
 
 def _funding(cache: IndicatorCache, funding_rates: np.ndarray | None, default: float) -> np.ndarray:
-    n = len(cache)
-    if funding_rates is None:
-        return np.full(n, float(default))
-    rates = np.asarray(funding_rates, dtype=np.float64)
-    if rates.shape != (n,):
-        raise ValueError(f"funding_rates: expected one rate per candle ({n}), got shape {rates.shape}")
-    return np.where(np.isnan(rates), float(default), rates)
+    # the range strategy never reads the rate: only the charged one
+    return funding_inputs(len(cache), funding_rates, default)[1]
 
 
 def _limits(max_margin_ratio: float, kill_switch_loss_pct: float, hard_drawdown_pct: float | None) -> tuple[float, float, float]:

@@ -24,8 +24,8 @@ import numpy as np
 from numba import njit
 
 from radar.backtest.fast.kernel_common import (
-    N_TRADE_FIELDS, REASON_END, REASON_SL, REASON_TP, STOP_NONE, after_exit, charge_funding, leg_exit,
-    mark_to_market, metrics_into, record_trade, resolve_exit, settle_legs,
+    FILL_SKIP, FILL_STOP, N_TRADE_FIELDS, REASON_END, REASON_SL, REASON_TP, STOP_NONE, add_leg, after_exit,
+    charge_funding, leg_exit, level_fill, mark_to_market, metrics_into, record_trade, resolve_exit, settle_legs,
 )
 
 # combo row: SMA table row, ATR table row, atr_spacing, num_levels, sl_percent, fixed_center (0/1),
@@ -158,30 +158,16 @@ def simulate_range(o: np.ndarray, h: np.ndarray, l: np.ndarray, c: np.ndarray, t
                 for j in range(nc):
                     if filled[j]:
                         continue
-                    level = sp - coef[j] * ap * spacing
-                    if math.isnan(level) or level <= 0:
-                        continue
                     s = col_side[j]
-                    touched = l[i] <= level if s > 0 else h[i] >= level
-                    if not touched:
-                        continue
-                    used = 0.0
-                    for k in range(n_open):
-                        used += pos_m[k]
-                    if used / (capital + used) >= max_margin_ratio:
+                    fill_code, fill = level_fill(sp - coef[j] * ap * spacing, s, l[i], h[i], n_open, pos_m, capital,
+                                                 margin, max_margin_ratio, slip)
+                    if fill_code == FILL_STOP:
                         break
-                    if capital < margin:
+                    if fill_code == FILL_SKIP:
                         continue
-                    fill = level * (1.0 + slip) if s > 0 else level * (1.0 - slip)
-                    notional = margin * leverage
                     pos_col[n_open] = j
-                    pos_side[n_open] = s
-                    pos_ep[n_open] = fill
-                    pos_q[n_open] = notional / fill
-                    pos_m[n_open] = margin
-                    pos_fee[n_open] = notional * taker
-                    pos_fund[n_open] = 0.0
-                    pos_ts[n_open] = ts[i]
+                    add_leg(n_open, s, fill, margin, leverage, taker, ts[i], pos_side, pos_ep, pos_q, pos_m, pos_fee,
+                            pos_fund, pos_ts)
                     # update_memory records the centre the levels of this candle were built from
                     pos_center[n_open] = sp
                     n_open += 1

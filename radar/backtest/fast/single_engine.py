@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from radar.backtest.fast import kernel_common as kc
 from radar.backtest.fast import single_kernel as sk
-from radar.backtest.fast.cache import funding_candles
+from radar.backtest.fast.cache import funding_candles, funding_inputs
 from radar.backtest.fast.engine import FastRun
 from radar.backtest.fast.single_signals import SIGNAL_FUNCTIONS, SeriesCache, SingleSignals, signal_key, signals_for
 from radar.backtest.fast.trade_buffer import buffer_metrics, buffer_trades
@@ -135,12 +135,8 @@ def series_cache(strategy: str, cache_or_candles: Any, timeframe: str | None = N
 
 
 def _funding(n: int, funding_rates: np.ndarray | None, default: float) -> np.ndarray:
-    if funding_rates is None:
-        return np.full(n, float(default))
-    rates = np.asarray(funding_rates, dtype=np.float64)
-    if rates.shape != (n,):
-        raise ValueError(f"funding_rates: expected one rate per candle ({n}), got shape {rates.shape}")
-    return np.where(np.isnan(rates), float(default), rates)
+    # single-position signals never read the rate: only the charged one
+    return funding_inputs(n, funding_rates, default)[1]
 
 
 def _limits(kill_switch_loss_pct: float, hard_drawdown_pct: float | None, initial_capital: float,
