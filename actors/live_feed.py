@@ -10,14 +10,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 import ray
 
 from radar.live.clock import ServerClock
-from radar.live.feed import Backoff, BackfillRequest, FeedBook, FeedUpdate, subscription_plan
+from radar.live.feed import (BUFFER_CANDLES, CLOSE_GRACE_MS, Backoff, BackfillRequest, FeedBook, FeedUpdate, RetryPolicy,
+                             subscription_plan)
 from radar.live.messages import CandleMsg, FeedHealth
+from radar.models import timeframe_ms
+
+
+CLOSE_GRACE_REAL_S = 1.0
+CLOCK_SYNC_EVERY_MS = 60_000  # simulated time between server-time syncs (at least 1 s real)
+RUNNER_RESTART_WAIT_S = 60.0
+# Below the close grace, so a silent stream is declared dead (no clock closes; the back-fill supplies the
+# final values) before the clock closes its candle with the last partial values seen.
+SILENCE_MIN_S, SILENCE_MAX_S = 0.5, 60.0
+CONNECT_TIMEOUT_S = 15.0
 
 
 class DataFeed:
@@ -30,13 +41,18 @@ class DataFeed:
         self.flush_every_s, self.funding_every_s = flush_every_s, funding_every_s
         self.ws_keepalive_ms = ws_keepalive_ms
         self.clock = ServerClock(speed)
-        self.book = FeedBook(self.clock, exchange)
+        # A replay at `speed` x makes the 2 s close grace a few microseconds of real time: the clock closed
+        # candles with their open/mid-way values before the final update arrived over the socket. Keep the
+        # grace at least CLOSE_GRACE_REAL_S of real time (normally the next candle's row closes it first).
+        self.book = FeedBook(self.clock, exchange,
+                             close_grace_ms=max(CLOSE_GRACE_MS, int(CLOSE_GRACE_REAL_S * 1000 * speed)))
         self.subscribers: dict[str, list[Any]] = defaultdict(list)
         self.queues: dict[str, asyncio.Queue] = {}
         self.tasks: list[asyncio.Task] = []
         self.client: Any = None
         self.rest: Any = None
         self.published = 0
+        self.undelivered = 0
         self.latency_ms: list[float] = []  # candle close detected -> runner call returned (benchmarks)
         self.backoff = Backoff()
         self.running = False
@@ -44,9 +60,10 @@ class DataFeed:
     def subscribe(self, symbol: str, runner: Any) -> None:
         self.subscribers[symbol].append(runner)
 
-    async def start(self, last_closed: dict[str, int | None]) -> None:
+    async def start(self, last_closed: dict[str, int | None], last_seq: dict[str, int] | None = None) -> None:
         """Open the exchange connection and start streaming; `last_closed` (per symbol) is where the
-        runners are: anything closed after it is back-filled through REST first."""
+        runners are: anything closed after it is back-filled through REST first. `last_seq` (per symbol)
+        continues the restored runners' message numbering: they drop a seq they have seen as a re-delivery."""
         from radar.exchange.bitget import make_bitget_client
 
         self.client = make_bitget_client(self.exchange_url, async_=True, pro=True,
@@ -55,7 +72,7 @@ class DataFeed:
         await self.rest.load_markets()
         await self._sync_clock()
         for s in self.symbols:
-            self.book.add_stream(s, self.timeframe, last_closed_ts=last_closed.get(s))
+            self.book.add_stream(s, self.timeframe, last_closed_ts=last_closed.get(s), seq=(last_seq or {}).get(s, 0))
             self.queues[s] = asyncio.Queue()
             self.tasks.append(asyncio.create_task(self._publisher(s)))
         self.running = True
@@ -73,10 +90,14 @@ class DataFeed:
 
     async def _watch(self, symbol: str, delay: float) -> None:
         await asyncio.sleep(delay)
-        disconnected = False
+        disconnected, fresh = False, True
         while self.running:
+            client = self.client
             try:
-                rows = await self.client.watch_ohlcv(symbol, self.timeframe)
+                # (Re)connecting and subscribing may take a while; after that, silence means a dead stream.
+                timeout = CONNECT_TIMEOUT_S if fresh else self._silence_s()
+                rows = await asyncio.wait_for(client.watch_ohlcv(symbol, self.timeframe), timeout)
+                fresh = False
                 if disconnected:
                     disconnected = False
                     self.backoff.reset()
@@ -91,7 +112,25 @@ class DataFeed:
                 if not disconnected:
                     self.book.on_disconnect()
                     disconnected = True
+                await self._replace_client(client)
+                fresh = True
                 await asyncio.sleep(self.backoff.next_delay() / max(1.0, self.speed / 3600.0))
+
+    def _silence_s(self) -> float:
+        """How long a stream may stay silent before its connection counts as dead: an exchange pushes a
+        candle update every second or so, the emulator three per candle."""
+        return max(SILENCE_MIN_S, min(SILENCE_MAX_S, 2 * timeframe_ms(self.timeframe) / 1000 / self.speed))
+
+    async def _replace_client(self, failed: Any) -> None:
+        """A fresh websocket client for every stream. ccxt.pro's receive loop dies on a frame that is not
+        valid JSON and leaves the socket open, so without this every later watch_ohlcv waited forever."""
+        if self.client is not failed:
+            return  # another stream replaced it already
+        from radar.exchange.bitget import make_bitget_client
+
+        self.client = make_bitget_client(self.exchange_url, async_=True, pro=True, ws_keepalive_ms=self.ws_keepalive_ms)
+        with contextlib.suppress(Exception):
+            await failed.close()
 
     def _queue(self, symbol: str, update: FeedUpdate) -> None:
         by_symbol: dict[str, list[CandleMsg]] = defaultdict(list)
@@ -103,28 +142,70 @@ class DataFeed:
             asyncio.get_running_loop().create_task(self._backfill(req))
 
     async def _backfill(self, req: BackfillRequest) -> None:
+        # Rate limits (429 / 30006) are retried with backoff before the gap is given up (SPEC §9); the
+        # delays shrink with the replay speed like the reconnect backoff.
+        scale = max(1.0, self.speed / 3600.0)
+        policy = RetryPolicy(initial_s=RetryPolicy.initial_s / scale, max_s=RetryPolicy.max_s / scale)
+        tf = timeframe_ms(req.timeframe)
+        rows: list[list[Any]] = []
+        since = req.start_ms
         try:
-            rows = await self.rest.fetch_ohlcv(req.symbol, req.timeframe, since=req.start_ms,
-                                               params={"until": req.end_ms - 1})
-            update = self.book.on_backfill(req, [r for r in rows if req.start_ms <= r[0] < req.end_ms])
+            # Page through the gap: one request returns at most the exchange's page size (Bitget 200), and a
+            # gap left half filled was a hole for good.
+            while since < req.end_ms:
+                page = await policy.acall(lambda: self.rest.fetch_ohlcv(req.symbol, req.timeframe, since=since,
+                                                                        params={"until": req.end_ms - 1}))
+                page = [r for r in page if since <= r[0] < req.end_ms]
+                if not page:
+                    break
+                rows.extend(page)
+                since = int(page[-1][0]) + tf
+            update = self.book.on_backfill(req, rows)
         except Exception:
             update = self.book.abandon_backfill(req)
         self._queue(req.symbol, update)
 
     async def _publisher(self, symbol: str) -> None:
         q = self.queues[symbol]
+        sent: deque[CandleMsg] = deque(maxlen=BUFFER_CANDLES)
         while True:
             msgs = await q.get()
             for runner in self.subscribers.get(symbol, ()):
-                await runner.on_candles.remote(msgs)
+                await self._deliver(runner, symbol, msgs, sent)
+            sent.extend(msgs)
             now = time.time() * 1000
             self.latency_ms.extend(now - m.received_ms for m in msgs)
             self.latency_ms = self.latency_ms[-10_000:]
             self.published += len(msgs)
 
+    async def _deliver(self, runner: Any, symbol: str, msgs: list[CandleMsg], sent: deque[CandleMsg]) -> None:
+        """Hand `msgs` to one runner. A runner that died is restarted by Ray (max_restarts) from its last
+        saved state, which may be behind what it had been sent (state is saved on trades and every minute,
+        candles reach the DB every few seconds): resend every recent candle after its last processed one.
+        Without this the publisher task died with the first failed call and no runner got a candle again."""
+        try:
+            await runner.on_candles.remote(msgs)
+            return
+        except ray.exceptions.RayActorError:
+            pass
+        deadline = time.monotonic() + RUNNER_RESTART_WAIT_S
+        while time.monotonic() < deadline:
+            try:
+                last = (await runner.last_processed.remote()).get(symbol)
+                await runner.on_candles.remote([m for m in (*sent, *msgs) if last is None or m.candle.timestamp > last])
+                return
+            except ray.exceptions.RayActorError:
+                await asyncio.sleep(0.1)
+        self.undelivered += len(msgs)  # gone for good (restarts exhausted): the others still get theirs
+
     async def _ticker(self) -> None:
+        every_s = max(1.0, CLOCK_SYNC_EVERY_MS / 1000 / self.speed)
+        next_sync = time.monotonic() + every_s
         while self.running:
             await asyncio.sleep(0.05)
+            if time.monotonic() >= next_sync:  # clock closes need the server's time, not a stale offset
+                next_sync = time.monotonic() + every_s
+                await self._sync_clock()
             self._queue("", self.book.tick())
 
     async def _flusher(self) -> None:
@@ -181,7 +262,7 @@ class DataFeed:
         return self.book.health()
 
     def stats(self) -> dict[str, Any]:
-        return {"published": self.published, "latency_ms": list(self.latency_ms)}
+        return {"published": self.published, "undelivered": self.undelivered, "latency_ms": list(self.latency_ms)}
 
     def ping(self) -> bool:
         return True

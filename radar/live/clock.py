@@ -28,9 +28,10 @@ class ServerClock:
         self._local = 0.0
 
     def sync(self, server_ms: int) -> None:
+        """Follow the server's reading, also backwards: a clock synced to a replay that was still paused
+        runs ahead by the pause (times the speed) and must come back, or candles close too early."""
         with self._lock:
-            if self._server_ms is None or server_ms >= self.now_ms_unlocked():
-                self._server_ms, self._local = int(server_ms), time.monotonic()
+            self._server_ms, self._local = int(server_ms), time.monotonic()
 
     def now_ms_unlocked(self) -> int:
         if self._server_ms is None:
