@@ -189,15 +189,18 @@ def replay(cfg: Any, data: dict[str, CandleArrays], speed: float, workdir: Path,
                     last_progress = now
                 trace.append((now, n))
                 if rss_warm is None and n >= warm_fraction * total:
-                    rss_warm = rss_mb(pids)
+                    warm_by_actor = rss_by_actor(pids)
+                    rss_warm = sum(warm_by_actor.values())
+                    out["rss_by_actor_warm"] = warm_by_actor
                     out["rss_warm_candles"] = n
                 for q in (0.25, 0.5, 0.75):
                     if f"{q:.2f}" not in rss_marks and n >= q * total:
-                        rss_marks[f"{q:.2f}"] = rss_mb(pids)
+                        by_actor = rss_by_actor(pids)
+                        rss_marks[f"{q:.2f}"] = sum(by_actor.values())
+                        out[f"rss_by_actor_{q:.2f}"] = by_actor
                 if n >= total or now - last_progress > stall_s:
                     break
             ray.get(system.feed.drain.remote(30.0))
-            out["samples"] = ray.get(system.feed.samples_taken.remote())
             out["published"] = trace[-1][1]
             out["expected"] = total
             out["trace"] = trace
@@ -205,6 +208,8 @@ def replay(cfg: Any, data: dict[str, CandleArrays], speed: float, workdir: Path,
             out["rss_end_mb"] = rss_mb(pids)
             out["rss_marks"] = rss_marks
             out["rss_by_actor_end"] = {k: round(v, 1) for k, v in rss_by_actor(pids).items()}
+            # after the RSS reading: materialising the samples in the feed costs it ~100 bytes each
+            out["samples"] = ray.get(system.feed.samples_taken.remote())
             st = [ray.get(r.status.remote()) for r in system.runners.values()]
             out["runner_candles"] = sum(s["candles"] for s in st)
             out["runner_events"] = sum(s["events"] for s in st)
@@ -280,6 +285,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "rss_growth_mb": None if thr["rss_warm_mb"] is None else thr["rss_end_mb"] - thr["rss_warm_mb"],
         "rss_growth_second_half_mb": thr["rss_end_mb"] - thr["rss_marks"]["0.50"] if "0.50" in thr["rss_marks"] else None,
         "rss_at_replay_fraction_mb": {"0.10": thr["rss_warm_mb"], **thr["rss_marks"], "1.00": thr["rss_end_mb"]},
+        "rss_growth_by_actor_mb": {k: round(v - thr["rss_by_actor_warm"][k], 1) for k, v in thr["rss_by_actor_end"].items()},
+        "rss_by_actor_at_replay_fraction_mb": {
+            q: {k: round(v, 1) for k, v in thr[f"rss_by_actor_{q}"].items() if not k.startswith("runner:")}
+            for q in ("0.25", "0.50", "0.75") if f"rss_by_actor_{q}" in thr},
         "rss_by_actor_end_mb": thr["rss_by_actor_end"],
         "rss_processes": len(thr["rss_by_actor_end"]),
         "boot_s": thr["boot_s"],
