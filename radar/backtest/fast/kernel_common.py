@@ -4,9 +4,11 @@ a leg's close, settling a set of legs, funding on open legs, the RunnerBase._aft
 
 Every helper repeats the runner's floating-point operations in the runner's order, like the kernels around it,
 so the parity tests' bit-for-bit agreement does not depend on which kernel calls it. How each is inlined was
-measured on the grid_atr benchmark (full-length batch, best of 10 runs, interleaved with the previous code):
-plain `@njit(cache=True)` leaves LLVM to inline, and numba's IR-level `inline="always"` on all of them cost
-~3%; level_fill, called per resting level per candle, is the exception: plain it cost ~3%, IR-inlined nothing.
+measured (grid_atr benchmark's full-length batch and a grid_range_atr / supertrend batch, best of 10-20 runs,
+interleaved with the code written out in the kernels): the helpers of the fill and exit paths (level_fill,
+add_leg, leg_exit, record_trade, after_exit) use numba's IR-level `inline="always"` — left to LLVM they cost
+the range kernel ~8% and the grid kernel ~3%; the others are plain `@njit(cache=True)` (IR-inlining
+resolve_exit, called per open leg per candle, cost the grid kernel ~3%).
 
 numba's on-disk cache keys a kernel on its own file only: after editing this module, delete the kernels'
 cache files (radar/backtest/fast/__pycache__/*.nbi, *.nbc) or a stale compiled copy keeps running.
@@ -40,7 +42,7 @@ def max_trades(n_candles: int) -> int:
     return n_candles // 2 + 2
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def record_trade(trades: np.ndarray, k: int, entry_ts: float, exit_ts: float, side: int, entry_price: float,
                  exit_price: float, qty: float, positions: int, gross: float, fees: float, slippage: float,
                  funding: float, net: float, ret: float, reason: int, eod: bool, capital: float) -> None:
@@ -108,7 +110,7 @@ def level_fill(level: float, s: int, low: float, high: float, n_open: int, pos_m
     return FILL_OK, level * (1.0 + slip) if s > 0 else level * (1.0 - slip)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def add_leg(k: int, s: int, fill: float, margin: float, leverage: float, taker: float, ts: float,
             pos_side: np.ndarray, pos_ep: np.ndarray, pos_q: np.ndarray, pos_m: np.ndarray, pos_fee: np.ndarray,
             pos_fund: np.ndarray, pos_ts: np.ndarray) -> None:
@@ -123,7 +125,7 @@ def add_leg(k: int, s: int, fill: float, margin: float, leverage: float, taker: 
     pos_ts[k] = ts
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def leg_exit(price: float, ep: float, q: float, side: int, fee_rate: float,
              slip: float) -> tuple[float, float, float]:
     """(gross, exit fee, slippage cost) of closing one leg at `price` (PositionManager close of one position)."""
@@ -195,7 +197,7 @@ def mark_to_market(capital: float, n_open: int, pos_m: np.ndarray, pos_ep: np.nd
     return capital + used + unr
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def after_exit(booked: float, peak: float, initial: float, kill_frac: float,
                hard_dd_frac: float) -> tuple[float, int]:
     """RunnerBase._after_exit on the booked capital: (new peak, stop code or STOP_NONE).
