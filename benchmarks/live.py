@@ -61,11 +61,12 @@ H = 3_600_000
 
 class TimedFeed(DataFeed):
     """The production DataFeed plus wall-clock stamps: when `_queue` sees a closed candle, and when the last
-    runner call for it returned. (CandleMsg.received_ms is the replayed server clock, not wall time.)"""
+    subscribed runner's call for it returned (CandleMsg.received_ms is the replayed server clock, not wall
+    time). Only `_deliver`'s normal path is wrapped; a failed call takes the production recovery path."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._stamp: dict[tuple[str, int], float] = {}
+        self._stamp: dict[tuple[str, int], list[float]] = {}  # (symbol, ts) -> [t0, deliveries, events]
         # latency ms, and trade events the candle's batch produced: compact arrays (12 bytes a sample), so the
         # instrument itself hardly shows in the RSS growth measured over a long replay
         self.lat_ms, self.lat_events = array("d"), array("i")
@@ -73,23 +74,28 @@ class TimedFeed(DataFeed):
     def _queue(self, symbol: str, update: Any) -> None:
         now = time.perf_counter()
         for m in update.candles:
-            self._stamp.setdefault((m.candle.symbol, m.candle.timestamp), now)
+            self._stamp.setdefault((m.candle.symbol, m.candle.timestamp), [now, 0, 0])
         super()._queue(symbol, update)
 
-    async def _publisher(self, symbol: str) -> None:
-        q = self.queues[symbol]
-        while True:
-            msgs = await q.get()
-            events = 0
-            for runner in self.subscribers.get(symbol, ()):
-                events += await runner.on_candles.remote(msgs)
-            now = time.perf_counter()
-            for m in msgs:
-                t0 = self._stamp.pop((m.candle.symbol, m.candle.timestamp), None)
-                if t0 is not None:
-                    self.lat_ms.append((now - t0) * 1000.0)
-                    self.lat_events.append(events)
-            self.published += len(msgs)
+    async def _deliver(self, runner: Any, symbol: str, msgs: list[Any], sent: Any) -> None:
+        events = 0
+        try:
+            events = int(await runner.on_candles.remote(msgs))
+        except ray.exceptions.RayActorError:
+            await super()._deliver(runner, symbol, msgs, sent)
+        now = time.perf_counter()
+        n_subscribers = len(self.subscribers.get(symbol, ()))
+        for m in msgs:
+            key = (m.candle.symbol, m.candle.timestamp)
+            entry = self._stamp.get(key)
+            if entry is None:
+                continue
+            entry[1] += 1
+            entry[2] += events
+            if entry[1] >= n_subscribers:
+                del self._stamp[key]
+                self.lat_ms.append((now - entry[0]) * 1000.0)
+                self.lat_events.append(int(entry[2]))
 
     def samples_taken(self) -> list[tuple[float, int]]:
         return list(zip(self.lat_ms, self.lat_events))
