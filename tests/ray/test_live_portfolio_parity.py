@@ -8,9 +8,12 @@ holding nine runners. `run_portfolio` runs the same nine runners on the same can
 Margin guard: the live system does NOT wire the portfolio's system-wide margin guard / 24 h freeze into the
 runner actors (LiveSystem passes no `margin_guard` to the hosts). This test therefore configures both sides
 so that the guard never binds and proves it did not: the backtest reports zero guard refusals, zero freezes
-and zero liquidations, and any runner stopped by its own (per-runner) kill switch stops on both sides. Under those conditions every runner's
-trades depend only on its own candles, so trade-by-trade equality is the right check. (ADA-BTC is the pair
-left out: its 1h series has a 3-hour hole, which the live feed cannot back-fill from the emulator.)
+and zero liquidations, and any runner stopped by its own (per-runner) kill switch stops on both sides. Under
+those conditions every runner's trades depend only on its own candles, so trade-by-trade equality is the
+right check. The margin the guard would see peaks at 2/3 of C0 on these candles (six of nine full grids),
+just under the 70% limit: changing the default grid_atr params may make it bind, and this test then fails
+on the refusal check, not on a confusing trade diff. (ADA-BTC is the pair left out: its 1h series has a
+3-hour hole, which the live feed cannot back-fill from the emulator.)
 """
 from __future__ import annotations
 
