@@ -56,6 +56,10 @@ class StrategyRunner:
     def last_processed(self) -> dict[str, int | None]:
         return {s: self._last_ts(s) for s in self.symbols}
 
+    def last_seq(self) -> dict[str, int]:
+        """Per symbol, the seq of the last candle message handled (a new feed must number after it)."""
+        return {s: self.host.last_seq[k] for s in self.symbols if (k := f"{s}|{self.timeframe}") in self.host.last_seq}
+
     def on_candles(self, msgs: list[CandleMsg]) -> int:
         events: list[TradeEvent] = []
         for m in msgs:

@@ -89,8 +89,12 @@ class LiveSystem:
             for sym, ts in r.items():
                 prev = last.get(sym, ts)
                 last[sym] = None if ts is None or prev is None else min(prev, ts)
+        seqs: dict[str, int] = {}
+        for r in ray.get([r.last_seq.remote() for r in self.runners.values()]):
+            for sym, seq in r.items():
+                seqs[sym] = max(seqs.get(sym, 0), seq)
         ray.get([self.feed.subscribe.remote(sym, self.runners[s.name]) for s in self.strategies for sym in s.symbols])
-        ray.get(self.feed.start.remote(last))
+        ray.get(self.feed.start.remote(last, seqs))
         self._boot_watchdog()
         return self
 

@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--data", type=Path, default=None, help="emulator: serve this CSV as every symbol")
     up.add_argument("--synthetic", action="store_true", help="emulator: seeded synthetic candles (default without --data)")
     up.add_argument("--speed", type=float, default=3600.0, help="emulator: simulated seconds per real second")
+    up.add_argument("--emulator-start", default=None,
+                    help="emulator: replay clock start (YYYY-MM-DD, ISO time or epoch ms; default: 1 candle into the "
+                         "data). A restart passes a later time so the replay continues; REST back-fills the gap")
     up.add_argument("--symbols", default=None, help="emulator: symbols to serve (default: the enabled strategies')")
     up.add_argument("--address", default=None, help="Ray cluster address (default: a new local Ray)")
     up.add_argument("--duration", type=float, default=None, help="stop after this many seconds (demo, tests)")
@@ -101,14 +104,17 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def _start_emulator(args: argparse.Namespace, cfg: Any) -> tuple[Any, str, float]:
-    from radar.cli.emulator_cmd import build_market, parse_symbols
+    from radar.cli.emulator_cmd import build_market, parse_symbols, replay_start_ms
     from radar.exchange.emulator import BitgetEmulator, Clock, EmulatorThread
 
     symbols = parse_symbols(args.symbols) if args.symbols else sorted(
         {s for st in cfg.enabled_strategies() for s in st.symbols})
     market = build_market(symbols, "1h", data=args.data, synthetic=args.data is None, seed=0)
-    first = min(int(market.all_candles(m, "1h").timestamp[0]) for m in market.symbols())
-    clock = Clock.replay(first + 3_600_000, args.speed, running=False)  # started once the actors are up
+    if args.emulator_start is None:
+        start = min(int(market.all_candles(m, "1h").timestamp[0]) for m in market.symbols()) + 3_600_000
+    else:
+        start = replay_start_ms(market, "1h", args.emulator_start)
+    clock = Clock.replay(start, args.speed, running=False)  # started once the actors are up
     emulator = BitgetEmulator(market, clock)
     thread = EmulatorThread(emulator)
     url = thread.__enter__()
