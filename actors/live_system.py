@@ -133,6 +133,22 @@ class LiveSystem:
         return seen
 
 
+def connect(address: str | None = None, *, start_local: bool = True) -> None:
+    """Join the Ray cluster at `address` (None: start a local Ray when `start_local`), in our namespace.
+    The CLI calls this so that only `actors/` touches Ray."""
+    if ray.is_initialized():
+        return
+    if address is None and not start_local:
+        address = "auto"
+    extra = {"include_dashboard": False} if address is None else {}
+    try:
+        ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, **extra)
+    except (ConnectionError, RuntimeError) as exc:
+        from radar.errors import RadarError
+
+        raise RadarError(f"no running system found (radar up): {exc}") from None
+
+
 def status(namespace: str = NAMESPACE) -> dict[str, Any]:
     """What `radar status` shows; looks the actors up by name (works from any driver on the cluster)."""
     out: dict[str, Any] = {"runners": [], "executor": None, "feed": None, "trades": 0, "watchdog": None, "ranking": []}

@@ -2,8 +2,8 @@
 
 `radar up` starts (or joins) Ray, optionally an in-process Bitget emulator replaying candles, boots the
 actors (actors/live_system.py) and shows the live status until Ctrl-C / SIGTERM / `radar stop`, then
-shuts down in reverse order (final candle flush and state save). The Ray pieces are imported only
-here, at run time, so the domain library stays Ray-free.
+shuts down in reverse order (final candle flush and state save). Everything that touches Ray lives in
+`actors/live_system.py` (imported at run time), so `radar/` never imports Ray.
 """
 from __future__ import annotations
 
@@ -62,9 +62,7 @@ def _data_dir() -> Path:
 def cmd_up(args: argparse.Namespace) -> int:
     if args.live:
         raise RadarError("live trading is not available yet (it lands with the executor issue); use --paper")
-    import ray
-
-    from actors.live_system import LiveOptions, LiveSystem
+    from actors.live_system import LiveOptions, LiveSystem, connect
     from radar.config import load_config
     from radar.config.settings import get_settings
 
@@ -78,9 +76,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     speed = 1.0
     if args.exchange == "emulator":
         emulator_ctx, url, speed = _start_emulator(args, cfg)
-    if not ray.is_initialized():
-        ray.init(address=args.address, namespace="scalp_radar", log_to_driver=False,
-                 **({} if args.address else {"include_dashboard": False}))
+    connect(args.address)
     system = LiveSystem(cfg, LiveOptions(str(data_dir), settings.database_url, exchange_url=url, speed=speed,
                                          detached=args.detached))
     stopping = threading.Event()
@@ -167,14 +163,9 @@ def _table(st: dict[str, Any]):  # -> rich renderable
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    import ray
+    from actors.live_system import connect, status
 
-    from actors.live_system import status
-
-    try:
-        ray.init(address=args.address, namespace="scalp_radar", log_to_driver=False)
-    except (ConnectionError, RuntimeError) as exc:
-        raise RadarError(f"no running system found (radar up): {exc}") from None
+    connect(args.address, start_local=False)
     st = status()
     if not st["runners"] and st["feed"] is None:
         raise RadarError("no running system found in namespace scalp_radar (start one with radar up)")
