@@ -142,6 +142,18 @@ class WatchdogConfig(FrozenModel):
     min_free_disk_mb: NonNegFloat = 500
 
 
+Grade = Literal["A", "B", "C", "D", "F"]
+
+
+class SelectorConfig(FrozenModel):
+    """Adaptive selector (SPEC §9): which strategy/symbol pairs get live capital, re-evaluated every `interval_s`."""
+
+    grades: Annotated[tuple[Grade, ...], Field(min_length=1), AfterValidator(_no_repeats)] = ("A", "B")
+    min_trades: PositiveInt = 20  # closed live/paper trades before a pair's PnL says anything
+    min_net_pnl: Annotated[float, NoBool] = 0.0  # USDT; a pair needs net PnL above this
+    interval_s: PositiveFloat = 300
+
+
 class RiskConfig(FrozenModel):
     fees: Fees = Fees()
     slippage: Rate = 0.0005
@@ -154,6 +166,7 @@ class RiskConfig(FrozenModel):
     live: LiveRisk = LiveRisk()
     alert_cooldowns_s: AlertCooldowns = AlertCooldowns()
     watchdog: WatchdogConfig = WatchdogConfig()
+    selector: SelectorConfig = SelectorConfig()
 
 
 # ------------------------------------------------------------------ exchanges.yaml
@@ -292,6 +305,6 @@ CONFIG_KINDS: dict[str, str] = {
 __all__ = [
     "AssetConfig", "AlertCooldowns", "BacktestRisk", "CONFIG_KINDS", "EmulatorConfig", "ExchangeConfig",
     "ExchangesConfig", "Fees", "GridEntry", "KillSwitch", "LiquidationRisk", "LiveRisk", "PARAM_MODELS",
-    "RadarConfig", "RiskConfig", "StrategyConfig", "StrategyEntry", "StrategyGrid", "WatchdogConfig",
+    "RadarConfig", "RiskConfig", "SelectorConfig", "StrategyConfig", "StrategyEntry", "StrategyGrid", "WatchdogConfig",
     "WfoWindows",
 ]
