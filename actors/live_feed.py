@@ -48,7 +48,8 @@ class DataFeed:
                              close_grace_ms=max(CLOSE_GRACE_MS, int(CLOSE_GRACE_REAL_S * 1000 * speed)))
         self.subscribers: dict[str, list[Any]] = defaultdict(list)
         self.queues: dict[str, asyncio.Queue] = {}
-        self.tasks: list[asyncio.Task] = []
+        self.tasks: list[asyncio.Task] = []  # producers: websocket watchers, ticker, flusher, funding
+        self.publishers: list[asyncio.Task] = []
         self.client: Any = None
         self.rest: Any = None
         self.published = 0
@@ -74,7 +75,7 @@ class DataFeed:
         for s in self.symbols:
             self.book.add_stream(s, self.timeframe, last_closed_ts=last_closed.get(s), seq=(last_seq or {}).get(s, 0))
             self.queues[s] = asyncio.Queue()
-            self.tasks.append(asyncio.create_task(self._publisher(s)))
+            self.publishers.append(asyncio.create_task(self._publisher(s)))
         self.running = True
         loop_tasks = [self._ticker(), self._flusher(), self._funding()]
         for delay, batch in subscription_plan(self.symbols):
@@ -170,13 +171,17 @@ class DataFeed:
         sent: deque[CandleMsg] = deque(maxlen=BUFFER_CANDLES)
         while True:
             msgs = await q.get()
-            for runner in self.subscribers.get(symbol, ()):
-                await self._deliver(runner, symbol, msgs, sent)
-            sent.extend(msgs)
-            now = time.time() * 1000
-            self.latency_ms.extend(now - m.received_ms for m in msgs)
-            self.latency_ms = self.latency_ms[-10_000:]
-            self.published += len(msgs)
+            try:
+                for runner in self.subscribers.get(symbol, ()):
+                    await self._deliver(runner, symbol, msgs, sent)
+                sent.extend(msgs)
+                now = time.time() * 1000
+                self.latency_ms.extend(now - m.received_ms for m in msgs)
+                self.latency_ms = self.latency_ms[-10_000:]
+                self.published += len(msgs)
+            finally:
+                # drain() joins the queues: a batch counts as handed over only once its delivery returned
+                q.task_done()
 
     async def _deliver(self, runner: Any, symbol: str, msgs: list[CandleMsg], sent: deque[CandleMsg]) -> None:
         """Hand `msgs` to one runner. A runner that died is restarted by Ray (max_restarts) from its last
@@ -237,20 +242,19 @@ class DataFeed:
             await asyncio.sleep(self.funding_every_s / max(1.0, self.speed / 3600.0))
 
     async def drain(self, timeout_s: float = 10.0) -> None:
-        """Wait until every queued candle has been handed to the runners."""
-        deadline = time.monotonic() + timeout_s
-        while any(not q.empty() for q in self.queues.values()) and time.monotonic() < deadline:
-            await asyncio.sleep(0.01)
+        """Wait until every queued candle has been handed to the runners, including a batch a publisher
+        has taken off its queue and is still delivering (an empty queue alone said nothing about that)."""
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(asyncio.gather(*(q.join() for q in self.queues.values())), timeout_s)
 
     async def stop(self) -> int:
         """Stop streaming, publish what is queued, flush candles: the shutdown step of the feed."""
         self.running = False
+        # Producers first, so nothing is queued behind the drain; publishers only once their queues are
+        # empty and their last delivery returned (cancelling one mid-call left a runner a candle ahead).
+        await _cancel(self.tasks)
         await self.drain()
-        for t in self.tasks:
-            t.cancel()
-        for t in self.tasks:
-            with contextlib.suppress(BaseException):
-                await t
+        await _cancel(self.publishers)
         flushed = await self.flush()
         for c in (self.client, self.rest):
             with contextlib.suppress(Exception):
@@ -269,3 +273,11 @@ class DataFeed:
 
 
 DataFeedActor = ray.remote(num_cpus=0, max_restarts=-1)(DataFeed)
+
+
+async def _cancel(tasks: list[asyncio.Task]) -> None:
+    for t in tasks:
+        t.cancel()
+    for t in tasks:
+        with contextlib.suppress(BaseException):
+            await t

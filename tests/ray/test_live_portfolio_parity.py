@@ -133,9 +133,12 @@ def test_nine_pairs_through_the_actor_system_trade_exactly_like_the_portfolio_ba
     # the feed delivered the exchange's final candles, not open or mid-way partials (what it stored is what it sent)
     for sym in SYMBOLS:
         stored, orig = CandleStore(db).load_candles("bitget", sym, "1h"), candles[sym]
-        assert len(stored) == len(orig) - 1
+        # the very last candle closes only by the clock, which keeps running after the data: on a slow machine
+        # it may have closed (with its final values: the emulator serves nothing after it) before shutdown
+        assert len(orig) - 1 <= len(stored) <= len(orig)
+        n = len(stored)
         for field in ("timestamp", "open", "high", "low", "close", "volume"):
-            np.testing.assert_array_equal(getattr(stored, field), getattr(orig, field)[:-1], err_msg=f"{sym} {field}")
+            np.testing.assert_array_equal(getattr(stored, field), getattr(orig, field)[:n], err_msg=f"{sym} {field}")
     # the same trades: count, times, prices, PnL, reason — per runner, up to where the live run stopped
     expected = [t for t in result.closed_trades() if t.exit_ts <= last_processed[t.symbol]]
     got = [t for t in live_trades if not t.end_of_data]
