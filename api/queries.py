@@ -119,7 +119,7 @@ class Database:
         tie = desc(_trades.c.id) if sort.startswith("-") else asc(_trades.c.id)
         rows = self._rows(select(_trades).where(*conds).order_by(order, tie).limit(limit).offset(offset))
         total = int(self._scalar(select(func.count()).select_from(_trades).where(*conds)) or 0)
-        return TradePage(total=total, limit=limit, offset=offset, items=[_trade(r) for r in rows])
+        return TradePage(total=total, limit=limit, offset=offset, items=[trade_from_row(r) for r in rows])
 
     def performance(self, *, runner_id: str | None = None, strategy: str | None = None,
                     since_ms: int | None = None, until_ms: int | None = None) -> Performance:
@@ -310,7 +310,7 @@ def _trade_filters(runner_id: str | None, strategy: str | None, symbol: str | No
     return conds
 
 
-def _trade(r: dict[str, Any]) -> Trade:
+def trade_from_row(r: dict[str, Any]) -> Trade:
     extra = r.get("extra") or {}
     return Trade(trade_id=r["trade_id"], runner_id=r["runner_id"], strategy=r["strategy"], symbol=r["symbol"],
                  side=r["side"], entry_ts=r["entry_ts"], exit_ts=r["exit_ts"], entry_price=r["entry_price"],

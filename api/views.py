@@ -13,12 +13,15 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from api.models import (
+    Alert,
     ExecutorStatus,
     FeedHealth,
     GridLeg,
     GridState,
+    JobProgress,
     KillSwitchRunner,
     KillSwitchStatus,
+    LogLine,
     Position,
     RankingEntry,
     RunnerStatus,
@@ -159,3 +162,28 @@ def _grid_orders(strategy: str, params: Mapping[str, Any], rs: Mapping[str, Any]
         return levels, tp, sl
     except Exception:  # a strategy that needs more context than the saved state holds: leave it unknown
         return [], None, None
+
+
+def job_progress(d: Mapping[str, Any]) -> JobProgress:
+    """From `JobManager` job dicts (`_Job.to_dict`)."""
+    return JobProgress(job_id=d["job_id"], strategy=d["strategy"], symbols=list(d.get("symbols", [])),
+                       source=d.get("source", "cli"), status=d["status"], done=int(d.get("done", 0)),
+                       total=int(d.get("total", 0)), progress=float(d.get("progress", 0.0)), error=d.get("error"),
+                       submitted_at=d.get("submitted_at"), started_at=d.get("started_at"),
+                       finished_at=d.get("finished_at"), cancel_requested=bool(d.get("cancel_requested", False)))
+
+
+_SEVERITY_LEVEL = {"info": "INFO", "warning": "WARNING", "critical": "CRITICAL"}
+
+
+def alert(d: Mapping[str, Any]) -> Alert:
+    """From the watchdog's alert history (an `Alert` as a dict plus `sent`)."""
+    severity = d.get("severity", "warning")
+    return Alert(kind=d["kind"], message=d["message"], timestamp=int(d["timestamp"]),
+                 severity=severity if severity in _SEVERITY_LEVEL else "warning")
+
+
+def alert_log_line(d: Mapping[str, Any]) -> LogLine:
+    a = alert(d)
+    return LogLine(timestamp=a.timestamp, level=_SEVERITY_LEVEL[a.severity], logger="radar.alerts",
+                   message=f"{a.kind}: {a.message}" + ("" if d.get("sent", True) else " (held back by cooldown)"))
