@@ -27,3 +27,11 @@ class Unavailable(ApiError):
     """The running system (an actor, the database) cannot answer this now, or does not offer it yet."""
 
     status_code = 503
+
+
+def invalid(loc: tuple[str | int, ...], msg: str) -> Exception:
+    """A 422 for a check the request models cannot make (it needs the config or another field), shaped like
+    pydantic's so the client sees one format: `{"detail": "body.strategy: ...", "errors": [...]}`."""
+    from fastapi.exceptions import RequestValidationError
+
+    return RequestValidationError([{"loc": loc, "msg": msg, "type": "value_error"}])

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import Field
 
 from api.auth import WRITE
 from api.client import SystemClient
 from api.deps import NOT_FOUND, READ_ERRORS, WRITE_ERRORS, client, db
-from api.errors import NotFound
+from api.errors import NotFound, invalid
 from api.models import PortfolioCompare, PortfolioDetail, PortfolioLaunch, PortfolioProgress, PortfolioSummary
 from api.queries import Database
 from api.routes.params import Limit, Offset
@@ -56,5 +56,5 @@ def compare(d: Db, ids: Annotated[list[Annotated[int, Field(ge=1, le=2**53)]],
             ) -> PortfolioCompare:
     """Side by side: summaries plus every numeric metric per backtest."""
     if len(set(ids)) != len(ids):
-        raise HTTPException(422, "query.ids: ids must not repeat")
+        raise invalid(("query", "ids"), "ids must not repeat")
     return d.compare_portfolios(ids)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Depends, Path, Query, status
 
 from api.auth import WRITE
 from api.client import SystemClient
 from api.deps import NOT_FOUND, READ_ERRORS, WRITE_ERRORS, client, config, db, optional_db
-from api.errors import NotFound, Unavailable
+from api.errors import NotFound, Unavailable, invalid
 from api.models import (
     ApplyRequest,
     ApplyResult,
@@ -73,9 +73,8 @@ def param_grid(cfg: Config, strategy: Annotated[str, Path(min_length=1, max_leng
 async def launch(c: Client, cfg: Config, body: SweepLaunch) -> JobProgress:
     """Queue a sweep on the job manager; returns at once (progress: GET /api/wfo/jobs/{job_id}, /ws/live)."""
     if body.strategy not in cfg.param_grids:
-        raise HTTPException(422,
-                            f"body.strategy: {body.strategy!r} has no grid in param_grids.yaml "
-                            f"(grids: {', '.join(sorted(cfg.param_grids))})")
+        raise invalid(("body", "strategy"), f"{body.strategy!r} has no grid in param_grids.yaml "
+                                            f"(grids: {', '.join(sorted(cfg.param_grids))})")
     return await c.wfo_submit(body)
 
 
