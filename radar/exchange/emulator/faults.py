@@ -2,8 +2,14 @@
 dropped connections, silent stalls, malformed frames, repeated and reordered candles (WebSocket).
 
 Tests set faults on the Python object (thread-safe: the server may run in another thread) or through
-`POST /_emulator/faults`. Every REST fault can be scoped to paths containing a substring (e.g. `candles`).
-WebSocket faults are consumed by the replay loop (`radar.exchange.emulator.replay`) on its next tick.
+`POST /_emulator/faults`. Every REST fault can be scoped to paths containing a substring (e.g. `candles`,
+or `place-order` for a 5xx on order placement). WebSocket faults are consumed by the replay loop
+(`radar.exchange.emulator.replay`) on its next tick.
+
+Trading faults (consumed by the trading endpoints and the private WebSocket, `trading.py`): refuse
+the next orders with a Bitget code (`reject_orders`), fail the next TP/SL placements
+(`fail_tpsl`), drop the private WebSocket connections (`drop_private_ws`), hold every fill for a
+while (`delay_fills`).
 """
 from __future__ import annotations
 
@@ -18,7 +24,18 @@ FaultKind = Literal["none", "rate_limit", "server_error", "stall", "die"]
 MalformedKind = Literal["invalid_json", "wrong_shape"]
 MALFORMED_KINDS: tuple[str, ...] = ("invalid_json", "wrong_shape")
 _CONFIG_KEYS = {"reset", "rate_limit", "server_error", "stall", "die_after_candle_requests", "match",
-                "ws_drop", "ws_stall", "ws_malformed", "ws_repeat", "ws_reorder"}
+                "ws_drop", "ws_stall", "ws_malformed", "ws_repeat", "ws_reorder",
+                "reject_orders", "fail_tpsl", "drop_private_ws", "delay_fills"}
+# Bitget's wording of the codes a trading fault is most often asked for.
+ERROR_MESSAGES = {
+    "40762": "The order amount exceeds the balance",
+    "43012": "Insufficient balance",
+    "40015": "System is abnormal, please try again later",
+    "40786": "Duplicate clientOid",
+    "22002": "No position to close",
+    "40757": "Not enough position is available.",
+    "45110": "less than the minimum amount 5 USDT",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +71,10 @@ class Faults:
         self._ws_malformed: list[str] = []
         self._ws_repeat = 0
         self._ws_reorder = 0
+        self._order_rejects: list[tuple[str, str]] = []  # (code, msg) per refused order
+        self._tpsl_failures: list[tuple[str, str]] = []
+        self._private_ws_drops: list[bool] = []
+        self._fills_held_until = 0.0  # time.monotonic() until which nothing fills
 
     def rate_limit(self, count: int = 1, *, match: str | None = None) -> Faults:
         """Answer the next `count` matching requests with HTTP 429 (Bitget code 429)."""
@@ -118,6 +139,53 @@ class Faults:
             self._ws_reorder += int(count)
         return self
 
+    # ---------------------------------------------------------------- trading faults
+    def reject_orders(self, count: int = 1, *, code: str = "40762", msg: str | None = None) -> Faults:
+        """Refuse the next `count` orders (place-order, close-positions) with Bitget error `code`."""
+        if count < 1:
+            raise ValueError("reject_orders: count must be >= 1")
+        with self._lock:
+            self._order_rejects.extend([_coded(code, msg)] * int(count))
+        return self
+
+    def fail_tpsl(self, count: int = 1, *, code: str = "40015", msg: str | None = None) -> Faults:
+        """Fail the next `count` TP/SL placements (place-tpsl-order) with Bitget error `code`."""
+        if count < 1:
+            raise ValueError("fail_tpsl: count must be >= 1")
+        with self._lock:
+            self._tpsl_failures.extend([_coded(code, msg)] * int(count))
+        return self
+
+    def drop_private_ws(self, *, abrupt: bool = False) -> Faults:
+        """Close every private WebSocket (a close frame, or with `abrupt` the TCP connection)."""
+        with self._lock:
+            self._private_ws_drops.append(bool(abrupt))
+        return self
+
+    def delay_fills(self, seconds: float) -> Faults:
+        """For `seconds` (real time) nothing fills: orders are accepted and wait; what fell due fills after."""
+        if not seconds > 0:
+            raise ValueError(f"delay_fills: seconds must be > 0, got {seconds}")
+        with self._lock:
+            self._fills_held_until = max(self._fills_held_until, time.monotonic() + float(seconds))
+        return self
+
+    def take_order_reject(self) -> tuple[str, str] | None:
+        with self._lock:
+            return self._order_rejects.pop(0) if self._order_rejects else None
+
+    def take_tpsl_failure(self) -> tuple[str, str] | None:
+        with self._lock:
+            return self._tpsl_failures.pop(0) if self._tpsl_failures else None
+
+    def take_private_ws_drop(self) -> bool | None:
+        with self._lock:
+            return self._private_ws_drops.pop(0) if self._private_ws_drops else None
+
+    def fills_delayed(self) -> bool:
+        with self._lock:
+            return time.monotonic() < self._fills_held_until
+
     def take_ws_drop(self) -> bool | None:
         """None if no drop is pending, else whether it is abrupt (consumes it)."""
         with self._lock:
@@ -155,6 +223,10 @@ class Faults:
             self._ws_stall_until = 0.0
             self._ws_malformed.clear()
             self._ws_repeat = self._ws_reorder = 0
+            self._order_rejects.clear()
+            self._tpsl_failures.clear()
+            self._private_ws_drops.clear()
+            self._fills_held_until = 0.0
         return self
 
     @property
@@ -186,7 +258,8 @@ class Faults:
         Keys: reset (bool), rate_limit (int), server_error ({count, status} or int), stall ({count,
         seconds}), die_after_candle_requests (int), match (path substring applied to the new faults);
         WebSocket: ws_drop (true or {abrupt}), ws_stall (seconds), ws_malformed (int or {count, kind}),
-        ws_repeat (int), ws_reorder (int).
+        ws_repeat (int), ws_reorder (int); trading: reject_orders (int or {count, code, msg}), fail_tpsl
+        (int or {count, code, msg}), drop_private_ws (true or {abrupt}), delay_fills (seconds).
         """
         unknown = set(spec) - _CONFIG_KEYS
         if unknown:
@@ -218,6 +291,17 @@ class Faults:
             self.ws_repeat(int(spec["ws_repeat"]))
         if "ws_reorder" in spec:
             self.ws_reorder(int(spec["ws_reorder"]))
+        for key, method in (("reject_orders", self.reject_orders), ("fail_tpsl", self.fail_tpsl)):
+            if key in spec:
+                value = spec[key]
+                value = value if isinstance(value, dict) else {"count": value}
+                default_code = "40762" if key == "reject_orders" else "40015"
+                method(int(value.get("count", 1)), code=str(value.get("code", default_code)), msg=value.get("msg"))
+        if spec.get("drop_private_ws"):
+            drop = spec["drop_private_ws"]
+            self.drop_private_ws(abrupt=bool(drop.get("abrupt", False)) if isinstance(drop, dict) else False)
+        if "delay_fills" in spec:
+            self.delay_fills(float(spec["delay_fills"]))
         return self
 
     def _push(self, pending: _Pending) -> Faults:
@@ -226,3 +310,10 @@ class Faults:
         with self._lock:
             self._pending.append(pending)
         return self
+
+
+def _coded(code: str, msg: str | None) -> tuple[str, str]:
+    code = str(code)
+    if not code.isdigit():
+        raise ValueError(f"trading fault: code must be a Bitget numeric code like '40762', got {code!r}")
+    return code, msg if msg is not None else ERROR_MESSAGES.get(code, f"emulator fault {code}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -147,6 +148,8 @@ class Replayer:
         self.tick_s = tick_s
         self.max_catchup_candles = max_catchup_candles
         self.streams: dict[tuple[str, str], CandleStream] = {}
+        # Called with the clock time on every tick, after the pushes (the trading account matches here).
+        self.tick_hooks: list[Callable[[int], Awaitable[None]]] = []
         self._task: asyncio.Task[None] | None = None
 
     def stream(self, channel: str, market_id: str) -> CandleStream | None:
@@ -193,6 +196,8 @@ class Replayer:
             del self.streams[key]  # nobody listens: a later subscriber starts at the present
         for channel, market_id in sorted(live):
             await self.flush(channel, market_id, now)
+        for hook in self.tick_hooks:
+            await hook(now)
 
     async def flush(self, channel: str, market_id: str, now_ms: int | None = None) -> CandleStream | None:
         """Bring one channel up to the clock, pushing what fell due to its current subscribers.

@@ -3,11 +3,13 @@
 Serves what ccxt's `load_markets()` and the USDT-M market-data calls hit: server time, contracts,
 coins, candles / history-candles, ticker(s), current funding rate and open interest, all in Bitget's
 envelope `{"code":"00000","msg":"success","requestTime":...,"data":...}`; and the public WebSocket
-`/v2/ws/public` (`ws.py`) streaming candles replayed on the emulator clock (`replay.py`). Later issues
-add the trading endpoints on the same `BitgetEmulator` (add routes in `_routes`).
+`/v2/ws/public` (`ws.py`) streaming candles replayed on the emulator clock (`replay.py`). Trading: one
+account (`account.py`) behind signed private REST endpoints (`trading.py`) and the private WebSocket
+`/v2/ws/private` (`private_ws.py`); the replay loop drives its matching on every tick.
 
 Admin endpoints (not Bitget): `POST /_emulator/faults`, `POST /_emulator/clock` (now_ms, advance_ms,
-speed, run: true|false), `GET /_emulator/clock`, `GET /_emulator/requests`.
+speed, run: true|false), `GET /_emulator/clock`, `GET /_emulator/requests`, `GET /_emulator/account`,
+`POST /_emulator/account/position`.
 """
 from __future__ import annotations
 
@@ -22,9 +24,13 @@ from typing import Any
 import numpy as np
 from aiohttp import web
 
+from radar.exchange.emulator.account import Account, AccountConfig, TradingError
+from radar.exchange.emulator.auth import Credentials
 from radar.exchange.emulator.faults import Faults
 from radar.exchange.emulator.market import Clock, MarketData, next_funding_ms
+from radar.exchange.emulator.private_ws import WS_PRIVATE_PATH, PrivateWebSocket
 from radar.exchange.emulator.replay import Replayer
+from radar.exchange.emulator.trading import TradingApi
 from radar.exchange.emulator.ws import WS_PUBLIC_PATH, PublicWebSocket
 from radar.models import CandleArrays
 
@@ -73,17 +79,28 @@ class BitgetEmulator:
 
     Replay control from Python goes through the clock: `emulator.clock.start(speed)`, `.pause()`,
     `.set(now_ms)` (jump), `.set_speed(x)`; the WebSocket pushes follow it within `tick_s`.
+
+    Trading: `account` (default: a fresh `Account` with `AccountConfig()` over this market's contracts)
+    is reachable as `emulator.account`; without `credentials` every private endpoint answers 40037.
     """
 
     def __init__(self, market: MarketData, clock: Clock | None = None, faults: Faults | None = None,
-                 *, tick_s: float = 0.02) -> None:
+                 *, tick_s: float = 0.02, account: Account | None = None,
+                 credentials: Credentials | None = None) -> None:
         self.market = market
         self.clock = clock or Clock.wall()
         self.faults = faults or Faults()
         self.ws = PublicWebSocket(market, self.clock)
         self.replayer = Replayer(self.ws, self.clock, self.faults, tick_s=tick_s)
         self.ws.replayer = self.replayer
+        self.account = account or Account(AccountConfig(), specs=market.spec)
+        self.credentials = credentials
+        self.private_ws = PrivateWebSocket(self.account, self.clock, credentials)
+        self.trading = TradingApi(self.account, market, self.clock, self.faults, self.private_ws, credentials,
+                                  self._envelope)
+        self.replayer.tick_hooks.append(self.trading.on_tick)
         self.ws_url: str | None = None
+        self.private_ws_url: str | None = None
         self._log_lock = threading.Lock()
         self._requests: list[RequestRecord] = []
         self.app = web.Application(middlewares=[self._middleware])
@@ -100,12 +117,14 @@ class BitgetEmulator:
         bound_host, bound_port = self._runner.addresses[0][:2]
         self.base_url = f"http://{bound_host}:{bound_port}"
         self.ws_url = f"ws://{bound_host}:{bound_port}{WS_PUBLIC_PATH}"
+        self.private_ws_url = f"ws://{bound_host}:{bound_port}{WS_PRIVATE_PATH}"
         self.replayer.start()
         return self.base_url
 
     async def stop(self) -> None:
         await self.replayer.stop()
         await self.ws.close_all()
+        await self.private_ws.close_all()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -141,7 +160,9 @@ class BitgetEmulator:
             web.post("/_emulator/clock", self._admin_clock),
             web.get("/_emulator/clock", self._admin_clock_state),
             web.get(WS_PUBLIC_PATH, self.ws.handle),
+            web.get(WS_PRIVATE_PATH, self.private_ws.handle),
             web.get("/_emulator/requests", self._admin_requests),
+            *self.trading.routes(),
         ]
 
     def _envelope(self, data: Any) -> web.Response:
@@ -153,7 +174,7 @@ class BitgetEmulator:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/_emulator/") or request.path == WS_PUBLIC_PATH:
+        if request.path.startswith("/_emulator/") or request.path in (WS_PUBLIC_PATH, WS_PRIVATE_PATH):
             return await handler(request)  # WebSocket faults are applied by the replayer
         params = dict(request.query)
         action = self.faults.next_action(request.path)
@@ -174,7 +195,7 @@ class BitgetEmulator:
             request[SERVED_KEY] = served
             try:
                 resp = await handler(request)
-            except BitgetApiError as exc:
+            except (BitgetApiError, TradingError) as exc:
                 resp = self._error(exc.code, exc.msg, exc.http_status)
             except web.HTTPNotFound:
                 resp = self._error("40404", "Request URL NOT FOUND", 404)
@@ -238,7 +259,8 @@ class BitgetEmulator:
             data.append({
                 "symbol": market_id, "baseCoin": spec.base, "quoteCoin": spec.quote,
                 "buyLimitPriceRatio": "0.01", "sellLimitPriceRatio": "0.01", "feeRateUpRatio": "0.005",
-                "makerFeeRate": "0.0002", "takerFeeRate": "0.0006", "openCostUpRatio": "0.01",
+                "makerFeeRate": repr(self.account.config.maker_fee), "takerFeeRate": repr(self.account.config.taker_fee),
+                "openCostUpRatio": "0.01",
                 "supportMarginCoins": [spec.quote], "minTradeNum": spec.min_trade_num, "priceEndStep": "1",
                 "volumePlace": str(spec.volume_place), "pricePlace": str(spec.price_place),
                 "sizeMultiplier": spec.min_trade_num, "symbolType": "perpetual", "minTradeUSDT": "5",
@@ -418,8 +440,10 @@ class EmulatorThread:
 
 
 @contextmanager
-def running_emulator(market: MarketData, clock: Clock | None = None, faults: Faults | None = None) -> Iterator[tuple[BitgetEmulator, str]]:
+def running_emulator(market: MarketData, clock: Clock | None = None, faults: Faults | None = None, *,
+                     account: Account | None = None,
+                     credentials: Credentials | None = None) -> Iterator[tuple[BitgetEmulator, str]]:
     """Convenience: build an emulator, run it in a thread, yield `(emulator, base_url)`."""
-    emulator = BitgetEmulator(market, clock, faults)
+    emulator = BitgetEmulator(market, clock, faults, account=account, credentials=credentials)
     with EmulatorThread(emulator) as url:
         yield emulator, url
