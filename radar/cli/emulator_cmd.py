@@ -1,8 +1,11 @@
-"""`radar emulator`: run the loopback Bitget emulator (REST + public WebSocket replay) until Ctrl-C."""
+"""`radar emulator`: run the loopback Bitget emulator (REST + public WebSocket replay, and a trading
+account behind signed private endpoints) until Ctrl-C."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
+import os
 from pathlib import Path
 
 from radar.cli.common import fmt_ms, parse_date_ms
@@ -14,6 +17,10 @@ DEFAULT_SYMBOLS = "BTC/USDT:USDT"
 # Without --start the replay begins this many candles into the data, so REST has history to warm up on.
 DEFAULT_WARMUP_CANDLES = 1000
 DEFAULT_SYNTHETIC_CANDLES = 5000
+DEFAULT_BALANCE = 10_000.0
+# Credentials may come from the environment so they stay out of shell history and `ps`.
+CREDENTIAL_ENV = {"api_key": "RADAR_EMULATOR_API_KEY", "secret": "RADAR_EMULATOR_SECRET",
+                  "passphrase": "RADAR_EMULATOR_PASSPHRASE"}
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +42,32 @@ def register(sub: argparse._SubParsersAction) -> None:
     em.add_argument("--start", default=None, help="replay start (YYYY-MM-DD, ISO time or epoch ms; default: "
                     f"{DEFAULT_WARMUP_CANDLES} candles into the data)")
     em.add_argument("--paused", action="store_true", help="start with the clock paused (POST /_emulator/clock {\"run\": true})")
+    trading = em.add_argument_group("trading account (private REST + /v2/ws/private; all three credentials or none)")
+    trading.add_argument("--api-key", default=None, help=f"API key (or env {CREDENTIAL_ENV['api_key']})")
+    trading.add_argument("--secret", default=None, help=f"API secret (or env {CREDENTIAL_ENV['secret']})")
+    trading.add_argument("--passphrase", default=None, help=f"API passphrase (or env {CREDENTIAL_ENV['passphrase']})")
+    trading.add_argument("--balance", type=float, default=DEFAULT_BALANCE,
+                         help=f"starting USDT balance of the account (default {DEFAULT_BALANCE:g})")
     em.set_defaults(func=cmd_emulator)
+
+
+def resolve_credentials(api_key: str | None, secret: str | None, passphrase: str | None,
+                        env: dict[str, str] | None = None):  # -> Credentials | None
+    """The account credentials from the flags, else the environment; None when none is given.
+
+    Errors name the missing setting, never a value.
+    """
+    from radar.exchange.emulator import Credentials
+
+    env = os.environ if env is None else env
+    given = {"api_key": api_key, "secret": secret, "passphrase": passphrase}
+    values = {name: given[name] if given[name] else env.get(var, "") for name, var in CREDENTIAL_ENV.items()}
+    if not any(values.values()):
+        return None
+    missing = [f"--{name.replace('_', '-')} (or {CREDENTIAL_ENV[name]})" for name, v in values.items() if not v]
+    if missing:
+        raise DataError(f"emulator: trading credentials are incomplete, missing {', '.join(missing)}")
+    return Credentials(values["api_key"], values["secret"], values["passphrase"])
 
 
 def parse_symbols(text: str) -> list[str]:
@@ -107,16 +139,20 @@ def replay_start_ms(market, timeframe: str, start: str | None) -> int:  # market
 
 
 def cmd_emulator(args: argparse.Namespace) -> int:
-    from radar.exchange.emulator import BitgetEmulator, Clock
+    from radar.exchange.emulator import Account, AccountConfig, BitgetEmulator, Clock
 
     if not args.speed > 0:
         raise DataError(f"emulator: --speed must be > 0, got {args.speed}")
+    if not (math.isfinite(args.balance) and args.balance >= 0):
+        raise DataError(f"emulator: --balance must be a number >= 0, got {args.balance}")
+    credentials = resolve_credentials(args.api_key, args.secret, args.passphrase)
     symbols = parse_symbols(args.symbols)
     market = build_market(symbols, args.timeframe, data=args.data, synthetic=args.synthetic, seed=args.seed,
                           candles=args.candles, exchange=args.exchange)
     start = replay_start_ms(market, args.timeframe, args.start)
     clock = Clock.replay(start, args.speed, running=not args.paused)
-    emulator = BitgetEmulator(market, clock)
+    account = Account(AccountConfig(balance=args.balance), specs=market.spec)
+    emulator = BitgetEmulator(market, clock, account=account, credentials=credentials)
 
     async def serve() -> None:
         base_url = await emulator.start(args.host, args.port)
@@ -125,6 +161,11 @@ def cmd_emulator(args: argparse.Namespace) -> int:
             print(f"Bitget emulator: {', '.join(symbols)} {args.timeframe} from {source}", flush=True)
             print(f"  REST {base_url}", flush=True)
             print(f"  WS   {emulator.ws_url}", flush=True)
+            if credentials is not None:
+                print(f"  trading: {args.balance:g} USDT account, private WS {emulator.private_ws_url} "
+                      "(API key, secret and passphrase as given; state: GET /_emulator/account)", flush=True)
+            else:
+                print("  trading: off (no --api-key/--secret/--passphrase)", flush=True)
             print(f"  clock {fmt_ms(start)} UTC, speed {args.speed:g}x{' (paused)' if args.paused else ''}; "
                   f"control: POST {base_url}/_emulator/clock, faults: POST {base_url}/_emulator/faults", flush=True)
             print("  Ctrl-C to stop", flush=True)
