@@ -108,7 +108,11 @@ def fit(text: str) -> str:
     if len(text) <= MAX_MESSAGE:
         return text
     plain = html.unescape(re.sub(r"<[^>]+>", "", text))
-    return esc(plain[: MAX_MESSAGE - 200]) + "\n… (truncated)"
+    tail = "\n… (truncated)"
+    n = MAX_MESSAGE - len(tail)
+    while len(esc(plain[:n])) > MAX_MESSAGE - len(tail):  # escaping lengthens; cut until it fits
+        n -= len(esc(plain[:n])) - (MAX_MESSAGE - len(tail))
+    return esc(plain[:n]) + tail
 
 
 # -- alerts ------------------------------------------------------------------------------------------------

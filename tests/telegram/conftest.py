@@ -9,20 +9,9 @@ import pytest
 from radar.telegram.commands import TelegramCommands
 from radar.telegram.notifier import TelegramNotifier
 from radar.telegram.settings import TelegramSettings
+from tests.telegram.bot_env import TOKEN, make_settings
 from tests.telegram.fake_bot_api import FakeBotApi
 from tests.telegram.fake_control import FakeControl
-
-TOKEN = "7000000001:AAHtestTOKENsecret_do-not-log"
-CHAT = 4242
-STRANGER = 9999
-
-
-def make_settings(api: FakeBotApi, **overrides: object) -> TelegramSettings:
-    values: dict[str, object] = {"bot_token": TOKEN, "chat_id": CHAT, "api_url": api.url, "max_attempts": 3,
-                                 "backoff_initial_s": 0.05, "backoff_max_s": 0.2, "request_timeout_s": 3.0,
-                                 "close_timeout_s": 3.0, "poll_timeout_s": 1.0, "wfo_poll_s": 0.05}
-    values.update(overrides)
-    return TelegramSettings.model_validate(values)
 
 
 @pytest.fixture

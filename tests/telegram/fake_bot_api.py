@@ -42,7 +42,7 @@ def _decode(value: str) -> Any:
 
 
 class FakeBotApi:
-    def __init__(self, token: str, long_poll_cap_s: float = 0.5) -> None:
+    def __init__(self, token: str, long_poll_cap_s: float = 0.25) -> None:
         self.token = token
         self.long_poll_cap_s = long_poll_cap_s
         self.delay_s = 0.0  # added to every answer but getUpdates (a slow Telegram)
