@@ -165,19 +165,25 @@ class TelegramCommands:
         chat = update.effective_chat
         if chat is not None and chat.id == self.settings.chat_id:
             return
+        try:
+            self._refuse_log(update)
+            if update.callback_query is not None:
+                await update.callback_query.answer(REFUSAL_TEXT)
+            elif chat is not None and self._should_reply_to(chat.id) and update.effective_message is not None:
+                await update.effective_message.reply_text(REFUSAL_TEXT)
+        except Exception as exc:  # a failed refusal must still stop the update below
+            self.logger.warning("telegram: refusal reply failed: %s", redact.redact(str(exc)) or type(exc).__name__)
+        raise ApplicationHandlerStop
+
+    def _refuse_log(self, update: Any) -> None:
         self.refused += 1
-        user = update.effective_user
+        chat, user = update.effective_chat, update.effective_user
         if update.callback_query is not None:
             what = f"button {update.callback_query.data}"
         else:
             what = update.effective_message.text if update.effective_message is not None else "update"
         self.logger.warning("telegram: refused %r from chat %s (user %s)", (what or "")[:64],
                             chat.id if chat else None, user.id if user else None)
-        if update.callback_query is not None:
-            await update.callback_query.answer(REFUSAL_TEXT)
-        elif chat is not None and self._should_reply_to(chat.id) and update.effective_message is not None:
-            await update.effective_message.reply_text(REFUSAL_TEXT)
-        raise ApplicationHandlerStop
 
     def _should_reply_to(self, chat_id: int) -> bool:
         now = time.monotonic()

@@ -16,6 +16,7 @@ from radar.live.kill_switch import KillSwitchEvent
 from radar.live.messages import Alert
 
 MAX_MESSAGE = 4096
+MAX_CAPTION = 1024
 MAX_ROWS = 10  # rows of a list (positions, ranking, grades) shown in one message
 
 # Alert kind -> (icon, title). Kinds of radar.live.watchdog plus the runner kill switch.
@@ -102,16 +103,16 @@ def _more(total: int, shown: int) -> list[str]:
     return [f"<i>… and {total - shown} more</i>"] if total > shown else []
 
 
-def fit(text: str) -> str:
+def fit(text: str, limit: int = MAX_MESSAGE) -> str:
     """A message Telegram accepts: if too long (should not happen, lists are capped), the tags are dropped
     and the plain text is cut, since cutting HTML could leave a tag open and the message rejected."""
-    if len(text) <= MAX_MESSAGE:
+    if len(text) <= limit:
         return text
     plain = html.unescape(re.sub(r"<[^>]+>", "", text))
     tail = "\n… (truncated)"
-    n = MAX_MESSAGE - len(tail)
-    while len(esc(plain[:n])) > MAX_MESSAGE - len(tail):  # escaping lengthens; cut until it fits
-        n -= len(esc(plain[:n])) - (MAX_MESSAGE - len(tail))
+    n = limit - len(tail)
+    while len(esc(plain[:n])) > limit - len(tail):  # escaping lengthens; cut until it fits
+        n -= len(esc(plain[:n])) - (limit - len(tail))
     return esc(plain[:n]) + tail
 
 

@@ -146,5 +146,8 @@ class Reports:
     async def run(self, clock: Clock, poll_s: float = 30.0) -> None:
         """`tick` every `poll_s` real seconds on the running loop (the control calls go to a worker thread)."""
         while True:
-            await asyncio.to_thread(self.tick, clock.now_ms())
+            try:
+                await asyncio.to_thread(self.tick, clock.now_ms())
+            except Exception as exc:  # one bad round must not end the schedule
+                self.logger.error("telegram: scheduled reports failed: %s", redact.redact(repr(exc)))
             await asyncio.sleep(poll_s)

@@ -27,7 +27,7 @@ from typing import Any
 
 from radar.live.messages import Alert
 from radar.telegram import redact
-from radar.telegram.format import alert_html, fit
+from radar.telegram.format import MAX_CAPTION, alert_html, fit
 from radar.telegram.loop import LoopThread
 from radar.telegram.settings import TelegramSettings, telegram_settings_from_env
 
@@ -152,7 +152,7 @@ class TelegramNotifier:
     def send_photo(self, png: bytes, caption_html: str = "", kind: str = "photo") -> bool:
         if not png:
             raise ValueError("telegram: send_photo needs the image bytes, got an empty payload")
-        return self._enqueue(Outgoing(kind, caption_html[:1024], bytes(png)))
+        return self._enqueue(Outgoing(kind, fit(caption_html, MAX_CAPTION), bytes(png)))
 
     def stats(self) -> dict[str, Any]:
         with self._lock:

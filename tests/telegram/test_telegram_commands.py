@@ -79,6 +79,20 @@ def test_a_stranger_is_refused_once_logged_every_time_and_nothing_is_read(api, c
     assert control.names() == [] and commands.refused == 2
 
 
+def test_a_stranger_stays_refused_when_the_refusal_reply_fails(api, commands, control):
+    # Arrange: the refusal reply gets a 500
+    api.fail_next("sendMessage", 500)
+
+    # Act
+    api.command("/resume", STRANGER)
+    mine = reply_to(api, "/help")
+
+    # Assert: nothing ran for the stranger
+    assert mine == fmt.help_html()
+    assert control.names() == [] and control.resumed == 0 and commands.refused == 1
+    assert [c.status for c in api.all_calls("sendMessage")] == [500, 200]
+
+
 def test_kill_asks_first_and_only_the_confirm_button_turns_the_switch_on(api, commands, control):
     # Arrange
     question = reply_to(api, "/kill")

@@ -88,6 +88,16 @@ def test_a_photo_goes_out_as_multipart_with_its_caption(api, notifier):
     assert call.params["caption"] == "📊 <b>Weekly report</b>" and call.params["parse_mode"] == "HTML"
 
 
+def test_an_oversized_caption_is_cut_to_telegrams_limit_as_plain_text(api, notifier):
+    png = fmt.sparkline_png([1.0, 2.0])
+
+    notifier.send_photo(png, "<b>" + "PnL & more " * 200 + "</b>", "weekly_report")
+    assert notifier.flush(5)
+
+    caption = api.sent("sendPhoto")[0].params["caption"]
+    assert len(caption) <= 1024 and caption.startswith("PnL &amp; more") and "<b>" not in caption
+
+
 def test_cooldown_throttles_the_message_but_every_alert_is_logged(api, notifier, caplog):
     # Arrange: missing SL has a 5 min cooldown (SPEC §9); the clock is moved by hand
     clock = ManualClock(T0)
