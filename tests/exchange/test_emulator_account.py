@@ -476,6 +476,17 @@ def test_mark_path_first_call_and_a_jump_back_give_only_the_present():
     assert marks.advance(SYM, T - 1) == [] and marks.mark(SYM, T - 1) is None
 
 
+def test_mark_path_skip_moves_on_without_ticks_and_the_next_advance_starts_there():
+    marks = MarkPrices(_one_market(100.0, 110.0, 95.0, 104.0, n=3))
+    marks.advance(SYM, T)
+
+    skipped_to = marks.skip_to(SYM, T + 3_600_000 * 2 - 1)  # past candle 1's mid-way
+    after = marks.advance(SYM, T + 3_600_000 * 2)
+
+    assert skipped_to == 102.0
+    assert [t.price for t in after] == [95.0, 110.0, 104.0, 100.0]  # candle 1 closes, candle 2 opens
+
+
 # ---------------------------------------------------------------- signatures
 CREDS = Credentials("k-123", "s3cret-value", "pa55phrase")
 NOW = 1_760_000_000_000

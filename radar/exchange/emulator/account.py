@@ -301,6 +301,9 @@ class Account:
         self._positions: dict[str, Position] = {}
         self._orders: dict[str, Order] = {}  # every order ever placed, by id, in placement order
         self._triggers: dict[str, TriggerOrder] = {}
+        # Open orders / live triggers per symbol (ids in placement order): what a price tick must look at.
+        self._active_orders: dict[str, dict[str, None]] = {}
+        self._active_triggers: dict[str, dict[str, None]] = {}
         self._client_oids: dict[str, str] = {}  # clientOid -> order id, normal and trigger alike
         self._fills: list[Fill] = []
         self._marks: dict[str, float] = {}
@@ -470,7 +473,7 @@ class Account:
                                 trigger_price=float(trigger_price), trigger_type=trigger_type,
                                 execute_price=execute_price, reduce_only=reduce, margin_mode=mode, hold_side=hold,
                                 direction="up" if up else "down", created_ms=now_ms, updated_ms=now_ms)
-            self._triggers[order_id] = trig
+            self._put_trigger(trig)
             self._client_oids[trig.client_oid] = order_id
             self._emit(TriggerEvent(trig))
             return trig
@@ -495,7 +498,7 @@ class Account:
                 self._check_size(spec, size)
                 changes["size"] = float(size)
             new = replace(trig, **changes)  # type: ignore[arg-type]
-            self._triggers[trig.order_id] = new
+            self._put_trigger(new)
             self._emit(TriggerEvent(new))
             return new
 
@@ -529,7 +532,7 @@ class Account:
             share = self.config.volume_share
             budget_volume = math.inf if share is None else max(0.0, volume) * share
             cap = self.config.max_fill_qty if self.config.max_fill_qty is not None else math.inf
-            for order_id in [o.order_id for o in self._orders.values() if o.symbol == symbol and o.is_open]:
+            for order_id in list(self._active_orders.get(symbol, ())):
                 order = self._orders[order_id]  # an earlier fill of this tick may have cancelled it
                 if not order.is_open:
                     continue
@@ -538,7 +541,7 @@ class Account:
                     continue
                 if not self._fills_enabled:
                     if order.order_type == "limit" and not order.crossed:
-                        self._orders[order.order_id] = replace(order, crossed=True)
+                        self._put_order(replace(order, crossed=True))
                     continue
                 budget = _Budget(budget_volume, cap)
                 qty = budget.take(order.remaining)
@@ -549,12 +552,22 @@ class Account:
                 else:
                     filled = self._fill(order.order_id, qty, float(order.price), "maker", ts)  # type: ignore[arg-type]
                 budget_volume -= filled
-            for trig_id in [t.order_id for t in self._triggers.values() if t.symbol == symbol and t.is_live]:
+            for trig_id in list(self._active_triggers.get(symbol, ())):
                 trig = self._triggers[trig_id]  # a trigger fired before it may have closed its position
                 if not trig.is_live:
                     continue
                 if (price >= trig.trigger_price) if trig.direction == "up" else (price <= trig.trigger_price):
                     self._fire(trig.order_id, price, ts)
+
+    def needs_ticks(self, symbol: str) -> bool:
+        """Whether a price tick could fill or fire anything on `symbol` (else `set_mark` is enough)."""
+        with self._lock:
+            return bool(self._active_orders.get(symbol) or self._active_triggers.get(symbol))
+
+    def set_mark(self, symbol: str, price: float) -> None:
+        """Move the mark without matching (nothing is open on `symbol`)."""
+        with self._lock:
+            self._marks[symbol] = float(price)
 
     def set_fills_enabled(self, enabled: bool, *, now_ms: int) -> None:
         """Hold every fill (a delayed-fills fault); on release, what was due fills at once."""
@@ -563,7 +576,7 @@ class Account:
             self._fills_enabled = bool(enabled)
             if enabled and not was:
                 cap = self.config.max_fill_qty if self.config.max_fill_qty is not None else math.inf
-                for order_id in [o.order_id for o in self._orders.values() if o.is_open]:
+                for order_id in [oid for active in self._active_orders.values() for oid in active]:
                     order = self._orders[order_id]
                     if not order.is_open:
                         continue
@@ -801,8 +814,24 @@ class Account:
         return str(next(self._ids))
 
     def _store_order(self, order: Order) -> None:
-        self._orders[order.order_id] = order
+        self._put_order(order)
         self._client_oids[order.client_oid] = order.order_id
+
+    def _put_order(self, order: Order) -> None:
+        self._orders[order.order_id] = order
+        active = self._active_orders.setdefault(order.symbol, {})
+        if order.is_open:
+            active[order.order_id] = None
+        else:
+            active.pop(order.order_id, None)
+
+    def _put_trigger(self, trig: TriggerOrder) -> None:
+        self._triggers[trig.order_id] = trig
+        active = self._active_triggers.setdefault(trig.symbol, {})
+        if trig.is_live:
+            active[trig.order_id] = None
+        else:
+            active.pop(trig.order_id, None)
 
     def _emit(self, *events: AccountEvent) -> None:
         self._events.extend(events)
@@ -872,7 +901,7 @@ class Account:
         status: OrderStatus = "filled" if filled >= order.size - _TOL else "partially_filled"
         order = replace(order, filled=filled, filled_value=order.filled_value + qty * price, fee=order.fee + fee,
                         profit=order.profit + realised, status=status, updated_ms=ts, crossed=False)
-        self._orders[order_id] = order
+        self._put_order(order)
         fill = Fill(self._next_id(), order_id, symbol, order.side, order.order_type, price, qty, fee, realised, scope,
                     order.reduce_only, ts)
         self._fills.append(fill)
@@ -890,13 +919,13 @@ class Account:
 
     def _cancel(self, order_id: str, ts: int) -> Order:
         order = replace(self._orders[order_id], status="cancelled", updated_ms=ts, crossed=False)
-        self._orders[order_id] = order
+        self._put_order(order)
         self._emit(OrderEvent(order), BalanceEvent())
         return order
 
     def _cancel_trigger(self, order_id: str, ts: int) -> TriggerOrder:
         trig = replace(self._triggers[order_id], status="cancelled", updated_ms=ts)
-        self._triggers[order_id] = trig
+        self._put_trigger(trig)
         self._emit(TriggerEvent(trig))
         return trig
 
@@ -916,7 +945,7 @@ class Account:
             try:
                 self._check_funds(trig.symbol, trig.side, size, ref, pos)
             except TradingError:
-                self._triggers[trigger_id] = replace(trig, status="fail_execute", updated_ms=ts, triggered_ms=ts)
+                self._put_trigger(replace(trig, status="fail_execute", updated_ms=ts, triggered_ms=ts))
                 self._emit(TriggerEvent(self._triggers[trigger_id]))
                 return
         order = Order(order_id=order_id, client_oid=order_id, symbol=trig.symbol, side=trig.side,
@@ -924,8 +953,8 @@ class Account:
                       margin_mode=trig.margin_mode, leverage=self.settings(trig.symbol).leverage, force="gtc",
                       created_ms=ts, updated_ms=ts, freeze_price=ref, source=f"{prefix}_{trig.order_type}")
         self._store_order(order)
-        self._triggers[trigger_id] = replace(trig, status="executed", executed_order_id=order_id, updated_ms=ts,
-                                             triggered_ms=ts)
+        self._put_trigger(replace(trig, status="executed", executed_order_id=order_id, updated_ms=ts,
+                                  triggered_ms=ts))
         self._emit(TriggerEvent(self._triggers[trigger_id]), OrderEvent(order))
         self._execute_on_arrival(order_id, price, ts)
 

@@ -49,6 +49,16 @@ class MarkPrices:
         due = events_due(candles, tf, now_ms)
         return event_row(candles, due - 1).close if due else None
 
+    def skip_to(self, symbol: str, now_ms: int) -> float | None:
+        """Move to `now_ms` without producing ticks (nothing is waiting for a price); returns the mark."""
+        source = self._source(symbol)
+        if source is None:
+            return None
+        candles, tf = source
+        due = events_due(candles, tf, now_ms)
+        self._cursors[symbol] = due
+        return event_row(candles, due - 1).close if due else None
+
     def advance(self, symbol: str, now_ms: int) -> list[PriceTick]:
         """Ticks in time order since the last call. The first call (and a jump back in time) yields
         just the present price: the past is not replayed into the account."""

@@ -98,8 +98,13 @@ class TradingApi:
     def _sync(self, now_ms: int) -> None:
         self.account.set_fills_enabled(not self.faults.fills_delayed(), now_ms=now_ms)
         for symbol in self.market.symbols():
-            for tick in self.marks.advance(symbol, now_ms):
-                self.account.on_price(symbol, tick.price, tick.ts, tick.volume)
+            if self.account.needs_ticks(symbol):
+                for tick in self.marks.advance(symbol, now_ms):
+                    self.account.on_price(symbol, tick.price, tick.ts, tick.volume)
+            else:  # nothing can fill or fire: skip the path (a long replay of a quiet symbol costs nothing)
+                mark = self.marks.skip_to(symbol, now_ms)
+                if mark is not None:
+                    self.account.set_mark(symbol, mark)
         self.matched_through_ms = now_ms
 
     def _private(self, fn: Handler) -> Callable[[web.Request], Any]:
