@@ -14,8 +14,11 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+import anyio
 
 from api.client import SystemClient
 from api.models import LiveUpdate
@@ -44,13 +47,13 @@ class _Subscriber:
     queue: asyncio.Queue
     sent: int = 0
     drop_reason: str | None = None
-    sender: asyncio.Task | None = field(default=None, repr=False)
+    stop: Callable[[], Any] | None = field(default=None, repr=False)  # ends this client's serve()
 
     def drop(self, reason: str) -> None:
         if self.drop_reason is None:
             self.drop_reason = reason
-            if self.sender is not None:
-                self.sender.cancel()
+            if self.stop is not None:
+                self.stop()
 
 
 class LiveHub:
@@ -68,6 +71,7 @@ class LiveHub:
         self.dropped = 0
         self.build_ms: list[float] = []
         self._tasks: list[asyncio.Task] = []
+        self._wake = asyncio.Event()
 
     # -- lifecycle -----------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -110,7 +114,8 @@ class LiveHub:
     async def _tick_loop(self) -> None:
         while True:
             started = time.monotonic()
-            if self.subscribers:  # nobody listening: do not poll the actors
+            self._wake.clear()
+            if self.subscribers:
                 try:
                     text = (await self.build_update()).model_dump_json()
                     self.build_ms = (self.build_ms + [(time.monotonic() - started) * 1000])[-100:]
@@ -119,7 +124,11 @@ class LiveHub:
                     self.ticks += 1
                 except Exception:  # one failed tick must not end the feed
                     log.exception("building the /ws/live update failed")
-            await asyncio.sleep(max(0.0, self.interval_s - (time.monotonic() - started)))
+            else:
+                self.latest = None  # nobody listening: the actors are not polled, and the last update goes stale
+            # The first client of an idle hub wakes it: its first update comes now, not one interval later.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, self.interval_s - (time.monotonic() - started)))
 
     async def _event_loop(self) -> None:
         while True:
@@ -153,16 +162,23 @@ class LiveHub:
         sub = _Subscriber(ws, asyncio.Queue(self.queue_size))
         if self.latest is not None:
             sub.queue.put_nowait(self.latest)
+        else:
+            self._wake.set()
         self.subscribers.add(sub)
-        sub.sender = asyncio.create_task(self._send_loop(sub))
-        receiver = asyncio.create_task(self._receive_loop(ws))
         try:
-            await asyncio.wait({sub.sender, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            # An anyio task group (not bare asyncio tasks): the server's own cancellation of this connection
+            # (shutdown, the test client's teardown) then nests cleanly with ours.
+            async with anyio.create_task_group() as tg:
+                sub.stop = tg.cancel_scope.cancel
+
+                async def until_done(part: Callable[[], Awaitable[None]]) -> None:
+                    await part()
+                    tg.cancel_scope.cancel()
+
+                tg.start_soon(until_done, lambda: self._send_loop(sub))
+                tg.start_soon(until_done, lambda: self._receive_loop(ws))
         finally:
             self.subscribers.discard(sub)
-            for t in (sub.sender, receiver):
-                t.cancel()
-            await asyncio.gather(sub.sender, receiver, return_exceptions=True)
         if sub.drop_reason is not None:
             self.dropped += 1
             log.info("/ws/live client dropped: %s", sub.drop_reason)
