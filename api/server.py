@@ -14,7 +14,7 @@ import uvicorn
 
 class ServerThread:
     def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, log_level: str = "warning") -> None:
-        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="websockets",
+        self.config = uvicorn.Config(app, host=host, port=port, log_level=log_level, ws="websockets-sansio",
                                      lifespan="on")
         self.server = uvicorn.Server(self.config)
         self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)

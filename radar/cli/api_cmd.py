@@ -52,7 +52,8 @@ def cmd_api(args: argparse.Namespace) -> int:
         print(f"radar api: listening on {settings.host} (not loopback): reads are open to that network")
     if settings.api_key is None:
         print("radar api: RADAR_API_KEY is not set: write endpoints are refused")
-    uvicorn.run(create_app(client, settings), host=settings.host, port=settings.port, log_level=settings.log_level)
+    uvicorn.run(create_app(client, settings), host=settings.host, port=settings.port, log_level=settings.log_level,
+                ws="websockets-sansio")
     return 0
 
 
