@@ -298,6 +298,32 @@ def test_positions_value_at_the_mark_and_a_reduce_only_order_closes_them(emu, ca
     assert round(balance["USDT"]["total"], 2) == round(BALANCE + (entry - mark) * 0.1 - fees, 2)
 
 
+def test_stop_loss_moves_with_edit_order_and_close_position_flattens_and_cancels_it(emu, candles):
+    emulator, url = emu
+    entry = float(candles.open[START])
+
+    async def body() -> tuple[Any, ...]:
+        async with _client(url) as c:
+            await c.create_order(SYMBOL, "market", "buy", 0.04)
+            await c.create_order(SYMBOL, "limit", "buy", 0.02, 3700.0)
+            sl = await c.create_order(SYMBOL, "market", "sell", 0.04, None, {"stopLossPrice": 3850.0})
+            moved = await c.edit_order(sl["id"], SYMBOL, "market", "sell", 0.04, None, {"stopLossPrice": 3900.5})
+            listed = await c.fetch_open_orders(SYMBOL, params={"trigger": True, "planType": "profit_loss"})
+            cancelled = await c.cancel_all_orders(SYMBOL)
+            closed = await c.close_position(SYMBOL)
+            return (sl, moved, listed, cancelled, await c.fetch_order(closed["id"], SYMBOL),
+                    await c.fetch_positions([SYMBOL]),
+                    await c.fetch_open_orders(SYMBOL, params={"trigger": True, "planType": "profit_loss"}))
+
+    sl, moved, listed, cancelled, closed, positions, stops = _run(body())
+
+    assert moved["id"] == sl["id"]
+    assert [(o["id"], o["triggerPrice"]) for o in listed] == [(sl["id"], 3900.5)]
+    assert len(cancelled) == 1  # the resting limit; the SL is a plan order and stays
+    assert (closed["side"], closed["reduceOnly"], closed["filled"], closed["average"]) == ("sell", True, 0.04, entry)
+    assert positions == [] and stops == []
+
+
 # ---------------------------------------------------------------- private WebSocket
 def test_watch_orders_pushes_the_fill_driven_by_the_replay_clock(emu, candles):
     emulator, url = emu
@@ -307,29 +333,34 @@ def test_watch_orders_pushes_the_fill_driven_by_the_replay_clock(emu, candles):
     async def body() -> tuple[Any, ...]:
         positions: list[Any] = []
         balances: list[Any] = []
+        trades: list[Any] = []
         async with _client(url, pro=True) as c:
             collectors = [asyncio.ensure_future(_collect(c.watch_positions, positions)),
-                          asyncio.ensure_future(_collect(c.watch_balance, balances))]
+                          asyncio.ensure_future(_collect(c.watch_balance, balances)),
+                          asyncio.ensure_future(_collect(lambda: c.watch_my_trades(SYMBOL), trades))]
             orders = asyncio.ensure_future(c.watch_orders(SYMBOL))
-            await _until(lambda: emulator.private_ws.subscribed("orders") and positions and balances)
+            await _until(lambda: emulator.private_ws.subscribed("orders") and emulator.private_ws.subscribed("fill")
+                         and positions and balances)
             placed = await c.create_order(SYMBOL, "limit", "buy", 0.05, limit, {"clientOrderId": "grid-1"})
             # ccxt updates a cached order in place: copy each push as it arrives.
             pushes = [dict((await orders)[-1])]
             emulator.clock.set(_close_of(candles, j))  # no REST call: the replay tick matches and pushes
             while pushes[-1]["status"] != "closed":
                 pushes.append(dict((await asyncio.wait_for(c.watch_orders(SYMBOL), 5))[-1]))
-            await _until(lambda: positions[-1] and balances[-1]["USDT"]["total"] != BALANCE)
+            await _until(lambda: positions[-1] and balances[-1]["USDT"]["total"] != BALANCE and trades)
             for task in collectors:
                 task.cancel()
-            return placed, pushes, positions, balances
+            return placed, pushes, positions, balances, trades
 
-    placed, pushes, positions, balances = _run(body())
+    placed, pushes, positions, balances, trades = _run(body())
 
     first, last = pushes[0], pushes[-1]
     assert (first["id"], first["clientOrderId"], first["status"], first["price"]) == (placed["id"], "grid-1", "open", limit)
     assert (last["id"], last["status"], last["amount"], last["remaining"], last["average"]) == (placed["id"], "closed", 0.05, 0.0, limit)
     assert (last["info"]["accBaseVolume"], last["info"]["tradeScope"]) == ("0.05", "M")
     assert last["fee"]["cost"] == pytest.approx(0.05 * limit * MAKER, abs=1e-8)
+    [trade] = trades[-1]
+    assert (trade["order"], trade["price"], trade["amount"], trade["takerOrMaker"]) == (placed["id"], limit, 0.05, "maker")
     assert positions[0] == []  # the snapshot on subscribe: flat
     [pos] = positions[-1]
     assert (pos["side"], pos["contracts"], pos["entryPrice"]) == ("long", 0.05, limit)

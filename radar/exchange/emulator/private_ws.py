@@ -1,16 +1,16 @@
 """The emulator's private WebSocket (`/v2/ws/private`): enough Bitget v2 for unmodified `ccxt.pro.bitget`
-`watch_orders` (also `trigger=True`), `watch_positions` and `watch_balance`.
+`watch_orders` (also `trigger=True`), `watch_my_trades`, `watch_positions` and `watch_balance`.
 
 Protocol:
 - client text `ping` -> server text `pong`;
 - `{"op":"login","args":[{apiKey, passphrase, timestamp, sign}]}` (see `auth.py`) ->
   `{"event":"login","code":0}` or `{"event":"error","code":30011|30012|30013|30014|30015,"msg":...}`;
-- `{"op":"subscribe","args":[{"instType":"USDT-FUTURES","channel":"orders"|"orders-algo"|"positions"|
-  "account","instId"|"coin":"default"}]}` -> `{"event":"subscribe","arg":{...}}`; before login the
+- `{"op":"subscribe","args":[{"instType":"USDT-FUTURES","channel":"orders"|"orders-algo"|"fill"|
+  "positions"|"account","instId"|"coin":"default"}]}` -> `{"event":"subscribe","arg":{...}}`; before login the
   answer is error 30004. `positions` and `account` then push a snapshot at once;
 - pushes `{"action":"snapshot","arg":{...},"data":[...],"ts":...}` on every change: one `orders`
-  push per order change (placed, each fill, cancelled), one `orders-algo` push per plan-order
-  change, then one `positions` push with every open position (a closed position is simply absent,
+  push per order change (placed, each fill, cancelled) followed by a `fill` push for a fill, one
+  `orders-algo` push per plan-order change, then one `positions` push with every open position (a closed position is simply absent,
   so an empty list means flat) and one `account` push.
 """
 from __future__ import annotations
@@ -26,11 +26,13 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from radar.exchange.emulator.account import Account, AccountEvent, BalanceEvent, OrderEvent, PositionEvent, TriggerEvent
 from radar.exchange.emulator.auth import Credentials, verify_ws_login, wall_ms
 from radar.exchange.emulator.market import Clock
-from radar.exchange.emulator.rows import dumps, ws_account_row, ws_order_row, ws_position_row, ws_trigger_row
+from radar.exchange.emulator.rows import (
+    dumps, ws_account_row, ws_fill_row, ws_order_row, ws_position_row, ws_trigger_row,
+)
 
 WS_PRIVATE_PATH = "/v2/ws/private"
 INST_TYPE = "USDT-FUTURES"
-PRIVATE_CHANNELS = ("orders", "orders-algo", "positions", "account")
+PRIVATE_CHANNELS = ("orders", "orders-algo", "fill", "positions", "account")
 ERR_NOT_EXIST, ERR_BAD_OP, ERR_NOT_LOGGED_IN, ERR_PARAM = 30001, 30003, 30004, 30016
 
 
@@ -143,6 +145,8 @@ class PrivateWebSocket:
         for event in events:
             if isinstance(event, OrderEvent):
                 await self._broadcast("orders", [ws_order_row(event.order, event.fill)])
+                if event.fill is not None:
+                    await self._broadcast("fill", [ws_fill_row(event.fill)])
             elif isinstance(event, TriggerEvent):
                 await self._broadcast("orders-algo", [ws_trigger_row(event.trigger)])
             elif isinstance(event, PositionEvent):

@@ -132,6 +132,11 @@ def ws_order_row(o: Order, fill: Fill | None = None) -> dict[str, Any]:
     return row
 
 
+def ws_fill_row(f: Fill) -> dict[str, Any]:
+    """A `fill` channel row: the REST fill shape plus uTime."""
+    return {**fill_row(f), "uTime": str(f.ts)}
+
+
 def ws_trigger_row(t: TriggerOrder) -> dict[str, Any]:
     """An `orders-algo` channel row (status live / executed / cancelled / fail_execute)."""
     return {

@@ -7,7 +7,7 @@ The replay loop calls `on_tick` too, so fills and triggers happen as the clock r
 
 Endpoints (what ccxt's bitget calls; see `docs` of each handler for the fields read):
   POST /api/v2/mix/account/set-leverage, set-margin-mode, set-position-mode (one_way_mode only)
-  POST /api/v2/mix/order/place-order, cancel-order, cancel-all-orders, close-positions
+  POST /api/v2/mix/order/place-order, cancel-order, batch-cancel-orders, cancel-all-orders, close-positions
   POST /api/v2/mix/order/place-tpsl-order, modify-tpsl-order, place-plan-order (normal_plan), cancel-plan-order
   GET  /api/v2/mix/order/orders-pending, orders-plan-pending, detail, fills
   GET  /api/v2/mix/position/all-position, single-position
@@ -67,6 +67,7 @@ class TradingApi:
             post(f"{MIX}/account/set-position-mode", self._private(self._set_position_mode)),
             post(f"{MIX}/order/place-order", self._private(self._place_order)),
             post(f"{MIX}/order/cancel-order", self._private(self._cancel_order)),
+            post(f"{MIX}/order/batch-cancel-orders", self._private(self._batch_cancel_orders)),
             post(f"{MIX}/order/cancel-all-orders", self._private(self._cancel_all_orders)),
             post(f"{MIX}/order/close-positions", self._private(self._close_positions)),
             post(f"{MIX}/order/place-tpsl-order", self._private(self._place_tpsl_order)),
@@ -184,6 +185,27 @@ class TradingApi:
         order_id, client_oid = _ids(p)
         order = self.account.cancel_order(symbol, now_ms=now, order_id=order_id, client_oid=client_oid)
         return {"orderId": order.order_id, "clientOid": order.client_oid}
+
+    def _batch_cancel_orders(self, p: Params, now: int) -> Any:
+        """symbol, productType, orderIdList [{orderId}|{clientOid}] (none: every open order of the symbol,
+        what ccxt's cancel_all_orders sends)."""
+        symbol = self._symbol(p)
+        items = p.get("orderIdList")
+        if not items:
+            orders = self.account.cancel_all_orders(symbol, now_ms=now)
+            return {"successList": [{"orderId": o.order_id, "clientOid": o.client_oid} for o in orders],
+                    "failureList": []}
+        success, failure = [], []
+        for item in items if isinstance(items, list) else []:
+            item = item if isinstance(item, dict) else {}
+            order_id, client_oid = _str(item, "orderId"), _str(item, "clientOid")
+            try:
+                o = self.account.cancel_order(symbol, now_ms=now, order_id=order_id, client_oid=client_oid)
+                success.append({"orderId": o.order_id, "clientOid": o.client_oid})
+            except TradingError as exc:
+                failure.append({"orderId": order_id or "", "clientOid": client_oid or "", "errorMsg": exc.msg,
+                                "errorCode": exc.code})
+        return {"successList": success, "failureList": failure}
 
     def _cancel_all_orders(self, p: Params, now: int) -> Any:
         """productType, symbol (optional): every open normal order."""
