@@ -219,9 +219,10 @@ def test_stop_loss_trigger_fires_on_the_replayed_price_and_closes_the_position(e
             emulator.clock.set(_close_of(candles, k))
             return (sl, listed, still, await c.fetch_positions([SYMBOL]), await c.fetch_my_trades(SYMBOL),
                     await c.fetch_open_orders(SYMBOL, params={"trigger": True, "planType": "profit_loss"}),
-                    await c.fetch_balance())
+                    await c.fetch_balance(), await c.fetch_closed_orders(SYMBOL),
+                    await c.fetch_closed_orders(SYMBOL, params={"trigger": True, "planType": "profit_loss"}))
 
-    sl, listed, still, after, trades, left, balance = _run(body())
+    sl, listed, still, after, trades, left, balance, closed, fired = _run(body())
 
     [listed_sl] = listed
     assert (listed_sl["id"], listed_sl["clientOrderId"], listed_sl["triggerPrice"], listed_sl["side"]) == (
@@ -233,6 +234,13 @@ def test_stop_loss_trigger_fires_on_the_replayed_price_and_closes_the_position(e
     assert (close["side"], close["price"], close["amount"], close["takerOrMaker"]) == ("sell", exit_price, 0.05, "taker")
     fees = 0.05 * entry * TAKER + 0.05 * exit_price * TAKER
     assert round(balance["USDT"]["total"], 2) == round(BALANCE + (exit_price - entry) * 0.05 - fees, 2)
+    # History: the SL executed and placed the reduce-only market order that closed the position.
+    [fired_sl] = fired
+    assert (fired_sl["id"], fired_sl["status"], fired_sl["info"]["planStatus"]) == (sl["id"], "closed", "executed")
+    by_id = {o["id"]: o for o in closed}
+    sl_close = by_id[fired_sl["info"]["executeOrderId"]]
+    assert (sl_close["info"]["orderSource"], sl_close["reduceOnly"], sl_close["average"]) == ("pos_loss_market", True, exit_price)
+    assert close["order"] == sl_close["id"]
 
 
 def test_cancel_and_open_orders_for_normal_and_trigger_orders(emu, candles):

@@ -9,7 +9,7 @@ Endpoints (what ccxt's bitget calls; see `docs` of each handler for the fields r
   POST /api/v2/mix/account/set-leverage, set-margin-mode, set-position-mode (one_way_mode only)
   POST /api/v2/mix/order/place-order, cancel-order, batch-cancel-orders, cancel-all-orders, close-positions
   POST /api/v2/mix/order/place-tpsl-order, modify-tpsl-order, place-plan-order (normal_plan), cancel-plan-order
-  GET  /api/v2/mix/order/orders-pending, orders-plan-pending, detail, fills
+  GET  /api/v2/mix/order/orders-pending, orders-history, orders-plan-pending, orders-plan-history, detail, fills
   GET  /api/v2/mix/position/all-position, single-position
   GET  /api/v2/mix/account/accounts, account
 Admin (not Bitget, no signature): GET /_emulator/account, POST /_emulator/account/position.
@@ -23,7 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
-from radar.exchange.emulator.account import Account, TPSL_PLAN_TYPES, TradingError
+from radar.exchange.emulator.account import Account, Order, TPSL_PLAN_TYPES, TradingError, TriggerOrder
 from radar.exchange.emulator.auth import Credentials, verify_rest, wall_ms
 from radar.exchange.emulator.faults import Faults
 from radar.exchange.emulator.market import Clock, MarketData
@@ -75,7 +75,9 @@ class TradingApi:
             post(f"{MIX}/order/place-plan-order", self._private(self._place_plan_order)),
             post(f"{MIX}/order/cancel-plan-order", self._private(self._cancel_plan_order)),
             get(f"{MIX}/order/orders-pending", self._private(self._orders_pending)),
+            get(f"{MIX}/order/orders-history", self._private(self._orders_history)),
             get(f"{MIX}/order/orders-plan-pending", self._private(self._orders_plan_pending)),
+            get(f"{MIX}/order/orders-plan-history", self._private(self._orders_plan_history)),
             get(f"{MIX}/order/detail", self._private(self._order_detail)),
             get(f"{MIX}/order/fills", self._private(self._fills)),
             get(f"{MIX}/position/all-position", self._private(self._all_positions)),
@@ -303,11 +305,19 @@ class TradingApi:
         """productType, symbol, orderId, clientOid, status (live / partially_filled), limit: newest first."""
         _product_type(p)
         symbol = self._symbol(p) if p.get("symbol") else None
-        order_id, client_oid = _str(p, "orderId"), _str(p, "clientOid")
         status = _str(p, "status")
         orders = [o for o in reversed(self.account.open_orders(symbol))
-                  if (order_id is None or o.order_id == order_id) and (client_oid is None or o.client_oid == client_oid)
-                  and (status is None or o.status == status)]
+                  if _matches(p, o) and (status is None or o.status == status)]
+        page = orders[: _limit(p)]
+        return {"entrustedList": [order_row(o, status_key="status") for o in page],
+                "endId": page[-1].order_id if page else ""}
+
+    def _orders_history(self, p: Params, now: int) -> Any:
+        """productType, symbol, orderId, clientOid, startTime, endTime, limit: filled and cancelled
+        orders, newest first."""
+        _product_type(p)
+        symbol = self._symbol(p) if p.get("symbol") else None
+        orders = [o for o in reversed(self.account.orders(symbol)) if not o.is_open and _matches(p, o)]
         page = orders[: _limit(p)]
         return {"entrustedList": [order_row(o, status_key="status") for o in page],
                 "endId": page[-1].order_id if page else ""}
@@ -315,13 +325,19 @@ class TradingApi:
     def _orders_plan_pending(self, p: Params, now: int) -> Any:
         """productType, planType (normal_plan, profit_loss = every TP/SL kind, or one kind), symbol,
         orderId, clientOid: live plan orders, newest first."""
+        return self._plans(p, live=True)
+
+    def _orders_plan_history(self, p: Params, now: int) -> Any:
+        """Like orders-plan-pending, for plan orders that executed, failed or were cancelled."""
+        return self._plans(p, live=False)
+
+    def _plans(self, p: Params, *, live: bool) -> Any:
         _product_type(p)
         symbol = self._symbol(p) if p.get("symbol") else None
         plan_type = str(_required(p, "planType"))
         kinds = TPSL_PLAN_TYPES if plan_type == "profit_loss" else (plan_type,)
-        order_id, client_oid = _str(p, "orderId"), _str(p, "clientOid")
-        found = [t for t in reversed(self.account.triggers(symbol, kinds))
-                 if (order_id is None or t.order_id == order_id) and (client_oid is None or t.client_oid == client_oid)]
+        found = [t for t in reversed(self.account.triggers(symbol, kinds, live_only=live))
+                 if t.is_live == live and _matches(p, t)]
         page = found[: _limit(p)]
         return {"entrustedList": [trigger_row(t) for t in page], "endId": page[-1].order_id if page else ""}
 
@@ -497,6 +513,14 @@ def _ids(p: Params) -> tuple[str | None, str | None]:
     if order_id is None and client_oid is None:
         raise TradingError("40924", "orderId and clientOid must have one")
     return order_id, client_oid
+
+
+def _matches(p: Params, item: Order | TriggerOrder) -> bool:
+    """The orderId / clientOid / startTime / endTime filters of the order lists."""
+    order_id, client_oid = _str(p, "orderId"), _str(p, "clientOid")
+    start, end = _int(p, "startTime"), _int(p, "endTime")
+    return ((order_id is None or item.order_id == order_id) and (client_oid is None or item.client_oid == client_oid)
+            and (start is None or item.created_ms >= start) and (end is None or item.created_ms <= end))
 
 
 def _refuse_presets(p: Params) -> None:
