@@ -42,12 +42,16 @@ def candles(shared_data) -> CandleArrays:
     return load_csv_candles(shared_data / "BTC-USD_1h_bitfinex.csv").slice(2000, 2400)
 
 
+def _emulator(candles: CandleArrays, **config: Any) -> BitgetEmulator:
+    market = MarketData().add("BTCUSDT", "1h", candles, ContractSpec(base="BTC", price_place=2, volume_place=3))
+    account = Account(AccountConfig(balance=BALANCE, maker_fee=MAKER, taker_fee=TAKER, **config), specs=market.spec)
+    return BitgetEmulator(market, Clock.fixed(int(candles.timestamp[START]) + 1), account=account,
+                          credentials=Credentials(KEY, SECRET, PASSPHRASE))
+
+
 @pytest.fixture()
 def emu(candles) -> Iterator[tuple[BitgetEmulator, str]]:
-    market = MarketData().add("BTCUSDT", "1h", candles, ContractSpec(base="BTC", price_place=2, volume_place=3))
-    account = Account(AccountConfig(balance=BALANCE, maker_fee=MAKER, taker_fee=TAKER), specs=market.spec)
-    emulator = BitgetEmulator(market, Clock.fixed(int(candles.timestamp[START]) + 1), account=account,
-                              credentials=Credentials(KEY, SECRET, PASSPHRASE))
+    emulator = _emulator(candles)
     with EmulatorThread(emulator) as url:
         yield emulator, url
 
@@ -375,6 +379,39 @@ def test_watch_orders_pushes_the_fill_driven_by_the_replay_clock(emu, candles):
     assert balances[0]["USDT"]["total"] == BALANCE
     upl = (float(candles.close[j]) - limit) * 0.05  # valued at the mark: candle j's close
     assert balances[-1]["USDT"]["total"] == pytest.approx(BALANCE - 0.05 * limit * MAKER + upl, abs=1e-6)
+
+
+def test_partial_fills_push_each_fill_quantity_with_cumulative_remaining_and_average(candles):
+    emulator = _emulator(candles, max_fill_qty=0.02)
+    price = float(candles.open[START])
+
+    async def body(url: str) -> tuple[list[Any], Any]:
+        pushes: list[Any] = []
+        async with _client(url, pro=True) as c:
+            watcher = asyncio.ensure_future(_collect(lambda: c.watch_orders(SYMBOL), pushes))
+            await _until(lambda: emulator.private_ws.subscribed("orders"))
+            order = await c.create_order(SYMBOL, "market", "buy", 0.05)
+            await _until(lambda: pushes and pushes[-1][-1]["status"] == "open" and pushes[-1][-1]["filled"])
+            emulator.clock.set(_close_of(candles, START))  # the rest fills on the next ticks of the path
+            await _until(lambda: pushes[-1][-1]["status"] == "closed")
+            watcher.cancel()
+            return [p[-1] for p in pushes], await c.fetch_order(order["id"], SYMBOL)
+
+    with EmulatorThread(emulator) as url:
+        pushes, final = _run(body(url))
+
+    fills = [p for p in pushes if p["filled"]]
+    assert [(p["filled"], p["remaining"], p["info"]["accBaseVolume"]) for p in fills] == [
+        (0.02, 0.03, "0.02"), (0.02, 0.01, "0.04"), (0.01, 0.0, "0.05")]  # ccxt's `filled` is this fill's size
+    assert fills[0]["average"] == price  # the part filled on arrival, at the mark
+    fill_prices = [float(p["info"]["fillPrice"]) for p in fills]
+    path = [p for _, p in _path(candles, START)]
+    assert fill_prices == [price, path[0], path[1]]  # arrival at the mark, then mid-way, then the first extreme
+    average = (0.02 * fill_prices[0] + 0.02 * fill_prices[1] + 0.01 * fill_prices[2]) / 0.05
+    assert fills[-1]["average"] == pytest.approx(average, abs=1e-6)
+    assert (final["status"], final["filled"], final["average"]) == ("closed", 0.05, pytest.approx(average, abs=1e-6))
+    assert final["fee"]["cost"] == pytest.approx(sum(0.02 * p * TAKER for p in fill_prices[:2]) + 0.01 * fill_prices[2] * TAKER,
+                                                 abs=1e-8)
 
 
 def test_watch_orders_with_trigger_true_follows_the_stop_loss_until_it_executes(emu, candles):
