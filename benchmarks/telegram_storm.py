@@ -124,6 +124,8 @@ def main() -> None:
         candles = candles_for("1h", args.candles)
 
         notifier = TelegramNotifier(settings).start()
+        notifier.warmed.wait(10)  # started at boot in production, long before a storm
+        load_before = os.getloadavg()[0]
         result = storm(notifier, args.alerts)
         flushed = notifier.flush(30)
         calls = [c for c in server_calls(url) if c["method"] == "sendMessage" and c["status"] == 200]
@@ -163,6 +165,7 @@ def main() -> None:
         notifier.close(2)
         result["server_delay_ms"] = args.delay_ms
         result["cpu_count"] = os.cpu_count()
+        result["load_avg_1m"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]  # other work on the machine
         print(json.dumps(result))
     finally:
         proc.terminate()

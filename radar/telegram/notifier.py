@@ -196,8 +196,8 @@ class TelegramNotifier:
 
     # -- sender side (the loop thread) ----------------------------------------------------------------------
     def _make_bot(self) -> Any:
-        # No Bot.initialize(): its getMe is not needed to send, and a failure there would put the token
-        # into the InvalidToken message. The HTTP client exists from construction; _shutdown_bot closes it.
+        # No Bot.initialize(): a rejected token there raises an InvalidToken whose message holds the token
+        # (_warm_up calls getMe itself). The HTTP clients exist from construction; _shutdown_bot closes them.
         from telegram import Bot
         from telegram.request import HTTPXRequest
 

@@ -81,10 +81,12 @@ def runner_loop_ms(notifier: object, n_candles: int = 1500, alerts: int = 500) -
 
 @pytest.mark.slow
 def test_a_busy_sender_thread_does_not_slow_a_runner_beyond_the_inline_logging(api):
-    # Arrange: the same runner and alerts once through a LogNotifier (no Telegram), once through Telegram, where
-    # the sender thread then works flat out (HTTP to the fake server, queue-full drops) during the run
+    # Arrange: the same runner and alerts once through a LogNotifier (no Telegram), once through Telegram with
+    # no cooldown, where the sender thread then sends back to back (Telegram answering in 50 ms) and drops
+    # what overflows its queue of 20, during the whole run
     notifier = TelegramNotifier(make_settings(api, queue_size=20)).start()
     assert notifier.warmed.wait(5)
+    api.delay_s = 0.05
     runner_loop_ms(LogNotifier(), n_candles=300)  # warm-up (numba, caches)
 
     # Act: alternate, so neither variant always runs first
@@ -97,6 +99,6 @@ def test_a_busy_sender_thread_does_not_slow_a_runner_beyond_the_inline_logging(a
     # Assert
     base, busy = statistics.median(log_only), statistics.median(telegram)
     print(f"runner loop: {base:.1f} ms with LogNotifier, {busy:.1f} ms with Telegram")
-    assert notifier.sent > 10  # the sender really was busy during the runs
-    # measured +2..10% on 2 free cores; a send that waited for the network would cost ~1 ms x 500 per run
+    assert notifier.sent >= 6  # the sender really was busy during the runs
+    # measured within -20..+10% (2 shared cores); a send that waited for the network would add 500 x 50 ms
     assert busy < 2.0 * base, (base, busy)
