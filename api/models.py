@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from radar.models import TIMEFRAME_MS
+from radar.strategies.registry import strategy_names
 
 JobState = Literal["queued", "running", "done", "failed", "cancelled"]
 Side = Literal["long", "short"]
@@ -19,7 +20,9 @@ SideOrFlat = Literal["long", "short", "flat"]
 Grade = Literal["A", "B", "C", "D", "F"]
 # ccxt unified symbols as the config uses them: BTC/USDT:USDT, BTC/USDT
 Symbol = Annotated[str, StringConstraints(pattern=r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,10}(:[A-Z0-9]{1,10})?$")]
-Name = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-z0-9_]+$")]
+# The registered strategies as an enum: the OpenAPI schema lists them (dashboard dropdowns, generated clients).
+StrategyId = Literal[tuple(strategy_names())]  # type: ignore[valid-type]
+Timeframe = Literal[tuple(TIMEFRAME_MS)]  # type: ignore[valid-type]
 EpochMs = Annotated[int, Field(ge=0, le=4_102_444_800_000)]  # up to 2100-01-01
 
 
@@ -289,12 +292,6 @@ class DataStatus(ApiModel):
     series: list[SeriesStatus]
 
 
-def _check_timeframe(tf: str) -> str:
-    if tf not in TIMEFRAME_MS:
-        raise ValueError(f"unknown timeframe {tf!r}; expected one of {', '.join(TIMEFRAME_MS)}")
-    return tf
-
-
 def _check_range(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and start >= end:
         raise ValueError(f"start_ms ({start}) must be before end_ms ({end})")
@@ -302,11 +299,9 @@ def _check_range(start: int | None, end: int | None) -> None:
 
 class BackfillRequest(ApiModel):
     symbols: Annotated[list[Symbol], Field(min_length=1, max_length=50)]
-    timeframe: str = "1h"
+    timeframe: Timeframe = "1h"
     start_ms: EpochMs
     end_ms: EpochMs | None = None  # None: up to now
-
-    _tf = field_validator("timeframe")(_check_timeframe)
 
     @model_validator(mode="after")
     def _range(self) -> BackfillRequest:
@@ -349,17 +344,8 @@ class ParamGrid(ApiModel):
     n_combos: int
 
 
-def _known_strategy(name: str) -> str:
-    from radar.strategies.registry import strategy_names
-
-    known = strategy_names()
-    if name not in known:
-        raise ValueError(f"unknown strategy {name!r}; expected one of {', '.join(known)}")
-    return name
-
-
 class SweepLaunch(ApiModel):
-    strategy: Name
+    strategy: StrategyId
     symbols: Annotated[list[Symbol], Field(min_length=1, max_length=50)]
     job_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
     exchange: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")] = "bitget"
@@ -370,8 +356,6 @@ class SweepLaunch(ApiModel):
     step_days: Annotated[float, Field(gt=0, le=3650)] | None = None
     embargo_days: Annotated[float, Field(ge=0, le=365)] | None = None
     batch_size: Annotated[int, Field(ge=1, le=100_000)] | None = None
-
-    _strategy = field_validator("strategy")(_known_strategy)
 
     @field_validator("symbols")
     @classmethod
@@ -454,23 +438,15 @@ class ApplyResult(ApiModel):
 
 # -- portfolio ------------------------------------------------------------------------------------------
 class PortfolioLaunch(ApiModel):
-    strategies: Annotated[list[Name], Field(min_length=1, max_length=20)]
+    strategies: Annotated[list[StrategyId], Field(min_length=1, max_length=20)]
     symbols: Annotated[list[Symbol], Field(min_length=1, max_length=50)]
-    timeframe: str = "1h"
+    timeframe: Timeframe = "1h"
     exchange: Annotated[str, StringConstraints(pattern=r"^[a-z0-9_]{1,32}$")] = "bitget"
     start_ms: EpochMs | None = None
     end_ms: EpochMs | None = None
     capital: Annotated[float, Field(gt=0, le=1e12)] | None = None  # None: risk.yaml initial_capital
     name: Annotated[str, StringConstraints(max_length=128)] = ""
 
-    _tf = field_validator("timeframe")(_check_timeframe)
-
-    @field_validator("strategies")
-    @classmethod
-    def _known(cls, v: list[str]) -> list[str]:
-        for name in v:
-            _known_strategy(name)
-        return v
 
     @model_validator(mode="after")
     def _range(self) -> PortfolioLaunch:
