@@ -1,5 +1,6 @@
 """DataFeed actor (asyncio, num_cpus=0): ccxt.pro `watch_ohlcv` per symbol, closed-candle detection,
-publication to the runner actors, REST back-fill of gaps, funding polling, candle flush to the DB.
+publication to the runner actors, REST back-fill of gaps, funding (5 min) and open-interest (60 s) polling,
+candle flush to the DB.
 
 The bookkeeping is `radar.live.feed.FeedBook` (no Ray); this actor only does the IO. Each symbol has
 one publisher task draining a queue, so a stream's candles reach its runners in seq order even though
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import time
 from collections import defaultdict, deque
 from typing import Any
@@ -34,11 +36,13 @@ CONNECT_TIMEOUT_S = 15.0
 class DataFeed:
     def __init__(self, symbols: list[str], timeframe: str, exchange: str, state_store: Any,
                  exchange_url: str | None = None, speed: float = 1.0, flush_every_s: float = 5.0,
-                 funding_every_s: float = 300.0, ws_keepalive_ms: int | None = None) -> None:
+                 funding_every_s: float = 300.0, ws_keepalive_ms: int | None = None,
+                 open_interest_every_s: float = 60.0) -> None:
         self.symbols, self.timeframe, self.exchange = list(symbols), timeframe, exchange
         self.state_store = state_store
         self.exchange_url, self.speed = exchange_url, speed
         self.flush_every_s, self.funding_every_s = flush_every_s, funding_every_s
+        self.open_interest_every_s = open_interest_every_s
         self.ws_keepalive_ms = ws_keepalive_ms
         self.clock = ServerClock(speed)
         # A replay at `speed` x makes the 2 s close grace a few microseconds of real time: the clock closed
@@ -54,6 +58,7 @@ class DataFeed:
         self.rest: Any = None
         self.published = 0
         self.undelivered = 0
+        self.open_interest_polls = 0
         self.latency_ms: list[float] = []  # candle close detected -> runner call returned (benchmarks)
         self.backoff = Backoff()
         self.running = False
@@ -77,13 +82,33 @@ class DataFeed:
             self.queues[s] = asyncio.Queue()
             self.publishers.append(asyncio.create_task(self._publisher(s)))
         self.running = True
-        loop_tasks = [self._ticker(), self._flusher(), self._funding()]
+        self._watch_frame_errors()
+        loop_tasks = [self._ticker(), self._flusher(), self._funding(), self._open_interest()]
         for delay, batch in subscription_plan(self.symbols):
             loop_tasks.extend(self._watch(s, delay) for s in batch)
         self.tasks.extend(asyncio.create_task(t) for t in loop_tasks)
         # catch up what closed while the runners were away
         for req in self.book.on_reconnect():
             await self._backfill(req)
+
+    def _watch_frame_errors(self) -> None:
+        """ccxt.pro decodes frames in a callback of its receive loop: a frame that is not JSON raises there,
+        asyncio logs it, the loop stops and the socket stays open but silent. Count it as a rejected frame
+        and replace the client now, instead of waiting for the silence timeout."""
+        loop = asyncio.get_running_loop()
+        previous = loop.get_exception_handler()
+
+        def handler(lp: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+            if isinstance(context.get("exception"), json.JSONDecodeError) and self.client is not None:
+                self.book.on_undecodable_frame()
+                lp.create_task(self._replace_client(self.client))
+                return
+            if previous is not None:
+                previous(lp, context)
+            else:
+                lp.default_exception_handler(context)
+
+        loop.set_exception_handler(handler)
 
     async def _sync_clock(self) -> None:
         with contextlib.suppress(Exception):
@@ -106,7 +131,16 @@ class DataFeed:
                         await self._backfill(req)
                 self._queue(symbol, self.book.on_ohlcv(symbol, self.timeframe, rows))
             except asyncio.CancelledError:
-                raise
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise
+                # not us: the client was closed under this watch (replaced after an undecodable frame)
+                if not self.running:
+                    return
+                if not disconnected:
+                    self.book.on_disconnect()
+                    disconnected = True
+                fresh = True
             except Exception:  # network, malformed frames, exchange errors: reconnect with backoff
                 if not self.running:
                     return
@@ -228,6 +262,9 @@ class DataFeed:
             self.book.requeue(batch)
             return 0
 
+    def _poll_delay_s(self, every_s: float) -> float:
+        return every_s / max(1.0, self.speed / 3600.0)
+
     async def _funding(self) -> None:
         while self.running:
             for s in self.symbols:
@@ -239,7 +276,23 @@ class DataFeed:
                         for runner in self.subscribers.get(s, ()):
                             await runner.on_funding.remote(msg)
             await self._sync_clock()
-            await asyncio.sleep(self.funding_every_s / max(1.0, self.speed / 3600.0))
+            await asyncio.sleep(self._poll_delay_s(self.funding_every_s))
+
+    async def _open_interest(self) -> None:
+        """Open interest per symbol (the liquidation strategy reads it); a failed poll is retried next round."""
+        while self.running:
+            for s in self.symbols:
+                with contextlib.suppress(Exception):
+                    oi = await self.rest.fetch_open_interest(s)
+                    value = oi.get("openInterestAmount")
+                    if value is None:
+                        value = oi.get("openInterestValue")
+                    msg = self.book.open_interest(s, int(oi.get("timestamp") or self.clock.now_ms()), float(value))
+                    if msg is not None:
+                        self.open_interest_polls += 1
+                        for runner in self.subscribers.get(s, ()):
+                            await runner.on_open_interest.remote(msg)
+            await asyncio.sleep(self._poll_delay_s(self.open_interest_every_s))
 
     async def drain(self, timeout_s: float = 10.0) -> None:
         """Wait until every queued candle has been handed to the runners, including a batch a publisher
@@ -266,7 +319,8 @@ class DataFeed:
         return self.book.health()
 
     def stats(self) -> dict[str, Any]:
-        return {"published": self.published, "undelivered": self.undelivered, "latency_ms": list(self.latency_ms)}
+        return {"published": self.published, "undelivered": self.undelivered, "latency_ms": list(self.latency_ms),
+                "open_interest_polls": self.open_interest_polls}
 
     def ping(self) -> bool:
         return True

@@ -15,7 +15,8 @@ from typing import Any
 import ray
 
 from radar.events import TradeEvent
-from radar.live.messages import CandleMsg, FundingMsg
+from radar.live.messages import CandleMsg, FundingMsg, OpenInterestMsg
+from radar.live.portfolio_guard import RunnerReport
 from radar.live.runner_host import RunnerHost, build_runner_host
 from radar.strategies.registry import create_strategy
 
@@ -25,13 +26,17 @@ WARMUP_CANDLES = 500
 class StrategyRunner:
     def __init__(self, name: str, symbols: list[str], timeframe: str, params_by_symbol: dict[str, dict[str, Any]],
                  capital: float, n_runners: int, n_assets: int, exchange: str, state_store: Any, executor: Any,
-                 costs: Any = None, save_every_s: float = 60.0) -> None:
+                 costs: Any = None, save_every_s: float = 60.0, guard: Any = None) -> None:
+        """`guard`: the PortfolioGuard actor (system-wide margin limits and kill switch), asked before every entry;
+        None leaves each runner its own margin rule (a runner alone)."""
         self.name, self.symbols, self.timeframe, self.exchange = name, list(symbols), timeframe, exchange
-        self.state_store, self.executor = state_store, executor
+        self.state_store, self.executor, self.guard = state_store, executor, guard
         self.save_every_s = save_every_s
+        self.refused: dict[str, int] = {}
         self.host: RunnerHost = build_runner_host(
             name, symbols, lambda s: create_strategy(name, params_by_symbol.get(s, {})), capital=capital,
-            n_runners=n_runners, n_assets=n_assets, costs=costs, exchange=exchange)
+            n_runners=n_runners, n_assets=n_assets, costs=costs, exchange=exchange,
+            margin_guard=self._ask_guard if guard is not None else None)
         self.candles_seen = 0
         self.events_sent = 0
         self._last_save = time.monotonic()
@@ -60,19 +65,35 @@ class StrategyRunner:
         """Per symbol, the seq of the last candle message handled (a new feed must number after it)."""
         return {s: self.host.last_seq[k] for s in self.symbols if (k := f"{s}|{self.timeframe}") in self.host.last_seq}
 
+    def _ask_guard(self, runner_id: str, margin: float) -> bool:
+        reason = ray.get(self.guard.check_entry.remote(runner_id, margin))
+        if reason is not None:
+            self.refused[reason] = self.refused.get(reason, 0) + 1
+        return reason is None
+
     def on_candles(self, msgs: list[CandleMsg]) -> int:
         events: list[TradeEvent] = []
+        closes: dict[str, Any] = {}
         for m in msgs:
             if m.candle.symbol in self.host.runners:
                 events.extend(self.host.on_candle(m))
                 self.candles_seen += 1
+                closes[m.candle.symbol] = m.candle
         self._emit(events)
+        if self.guard is not None and closes:
+            # not awaited: the guard is a sync actor, so this lands before this runner's next check_entry
+            runners = self.host.runners
+            self.guard.report.remote([RunnerReport(runners[s].config.runner_id, c.timestamp, runners[s].equity(c.close),
+                                                   runners[s].used_margin) for s, c in closes.items()])
         if not events and time.monotonic() - self._last_save >= self.save_every_s:
             self._save()
         return len(events)
 
     def on_funding(self, msg: FundingMsg) -> None:
         self.host.on_funding(msg)
+
+    def on_open_interest(self, msg: OpenInterestMsg) -> None:
+        self.host.on_open_interest(msg)
 
     def _emit(self, events: list[TradeEvent]) -> None:
         if not events:
@@ -93,6 +114,8 @@ class StrategyRunner:
         prices = prices or {}
         return {"name": self.name, "symbols": self.symbols, "candles": self.candles_seen, "events": self.events_sent,
                 "restored": self.restored, "last_processed": self.last_processed(),
+                "guard_refusals": dict(self.refused),
+                "open_interest": {s: x["open_interest"] for s, x in self.host.extras.items() if "open_interest" in x},
                 "runners": [_plain(r) for r in self.host.status(prices)]}
 
     def trades(self) -> list[Any]:

@@ -29,6 +29,7 @@ class StateStore:
         self.journal = TradeJournal(self.store.engine, self.clock)
         saved = self.files.load_simulator()
         self.runners: dict[str, Any] = dict(saved.payload.get("runners", {})) if saved else {}
+        self.guard: dict[str, Any] | None = saved.payload.get("guard") if saved else None
         ex = self.files.load_executor()
         self.executor: dict[str, Any] | None = ex.payload if ex else None
         self.saves = 0
@@ -40,17 +41,27 @@ class StateStore:
     def load_executor(self) -> dict[str, Any] | None:
         return self.executor
 
+    def load_guard(self) -> dict[str, Any] | None:
+        return self.guard
+
+    def _simulator_payload(self) -> dict[str, Any]:
+        return {"runners": self.runners} | ({"guard": self.guard} if self.guard is not None else {})
+
     def save_runner(self, name: str, state: dict[str, Any]) -> None:
         self.runners[name] = state
-        self.files.save_simulator({"runners": self.runners})
+        self.files.save_simulator(self._simulator_payload())
         self.saves += 1
+
+    def save_guard(self, state: dict[str, Any]) -> None:
+        self.guard = state
+        self.files.save_simulator(self._simulator_payload())
 
     def save_executor(self, state: dict[str, Any]) -> None:
         self.executor = state
         self.files.save_executor(state)
 
     def save_all(self) -> None:
-        self.files.save_simulator({"runners": self.runners})
+        self.files.save_simulator(self._simulator_payload())
         if self.executor is not None:
             self.files.save_executor(self.executor)
 

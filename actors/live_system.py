@@ -20,12 +20,13 @@ import ray
 
 from actors.live_executor import ExecutorActor
 from actors.live_feed import DataFeedActor
+from actors.live_guard import PortfolioGuardActor
 from actors.live_runner import StrategyRunnerActor
 from actors.live_state import StateStoreActor
 from actors.live_watchdog import WatchdogActor
 
 NAMESPACE = "scalp_radar"
-STATE_STORE, EXECUTOR, FEED = "state_store", "executor", "data_feed"
+STATE_STORE, EXECUTOR, FEED, GUARD = "state_store", "executor", "data_feed", "portfolio_guard"
 WATCHDOG = "watchdog"
 
 
@@ -58,7 +59,7 @@ class LiveSystem:
             raise ValueError(f"no enabled strategy on the {options.timeframe} timeframe in strategies.yaml")
         self.symbols = sorted({sym for s in self.strategies for sym in s.symbols})
         self.runners: dict[str, Any] = {}
-        self.state_store = self.executor = self.feed = self.watchdog = None
+        self.state_store = self.executor = self.feed = self.watchdog = self.guard = None
 
     def _opts(self, name: str, **kw: Any) -> dict[str, Any]:
         out = {"name": name, "namespace": NAMESPACE, "get_if_exists": False, **kw}
@@ -79,11 +80,15 @@ class LiveSystem:
             self.symbols, self.opt.timeframe, self.opt.exchange, self.state_store, self.opt.exchange_url,
             self.opt.speed, self.opt.flush_every_s)
         n_runners = sum(len(s.symbols) for s in self.strategies)
+        symbol_of = {f"{s.name}:{sym}": sym for s in self.strategies for sym in s.symbols}
+        self.guard = PortfolioGuardActor.options(**self._opts(GUARD)).remote(
+            symbol_of, float(risk.initial_capital), risk, self.state_store, self.opt.save_every_s)
         for s in self.strategies:
             params = {sym: self.cfg.strategy_params(s.name, sym).model_dump() for sym in s.symbols}
             self.runners[s.name] = StrategyRunnerActor.options(**self._opts(runner_name(s.name))).remote(
                 s.name, list(s.symbols), self.opt.timeframe, params, float(risk.initial_capital), n_runners,
-                len(self.symbols), self.opt.exchange, self.state_store, self.executor, costs, self.opt.save_every_s)
+                len(self.symbols), self.opt.exchange, self.state_store, self.executor, costs, self.opt.save_every_s,
+                self.guard)
         last: dict[str, int | None] = {}
         for s, r in zip(self.strategies, ray.get([r.last_processed.remote() for r in self.runners.values()])):
             for sym, ts in r.items():
@@ -107,7 +112,8 @@ class LiveSystem:
             interval_s=self.opt.watchdog_interval_s or risk.watchdog.interval_s,
             ping_timeout_s=self.opt.watchdog_ping_timeout_s, stale_after_s=risk.watchdog.stale_after_s,
             min_free_disk_mb=risk.watchdog.min_free_disk_mb,
-            cooldowns=self.opt.watchdog_cooldowns or risk.alert_cooldowns_s, speed=self.opt.speed)
+            cooldowns=self.opt.watchdog_cooldowns or risk.alert_cooldowns_s, speed=self.opt.speed,
+            kill_switch=self.guard)
         ray.get(self.watchdog.start.remote())
 
     def shutdown(self) -> None:
@@ -116,9 +122,11 @@ class LiveSystem:
         if self.feed is not None:
             ray.get(self.feed.stop.remote())
         ray.get([r.save.remote() for r in self.runners.values()])
+        if self.guard is not None:
+            ray.get(self.guard.save.remote())
         if self.state_store is not None:
             ray.get(self.state_store.save_all.remote())
-        for handle in [self.watchdog, self.feed, *self.runners.values(), self.executor, self.state_store]:
+        for handle in [self.watchdog, self.feed, *self.runners.values(), self.guard, self.executor, self.state_store]:
             if handle is not None:
                 ray.kill(handle)
 
@@ -140,6 +148,7 @@ def connect(address: str | None = None, *, start_local: bool = True) -> None:
         return
     if address is None and not start_local:
         address = "auto"
+    _check_reachable(address)
     extra = {"include_dashboard": False} if address is None else {}
     try:
         ray.init(address=address, namespace=NAMESPACE, log_to_driver=False, **extra)
@@ -147,6 +156,23 @@ def connect(address: str | None = None, *, start_local: bool = True) -> None:
         from radar.errors import RadarError
 
         raise RadarError(f"no running system found (radar up): {exc}") from None
+
+
+def _check_reachable(address: str | None, timeout_s: float = 3.0) -> None:
+    """A host:port where nothing listens: say so now (Ray itself retries the GCS for a minute)."""
+    import socket
+
+    from radar.errors import RadarError
+
+    if not address or address in ("auto", "local") or "://" in address:
+        return
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as exc:
+        raise RadarError(f"no Ray cluster at {address}: {exc}") from None
 
 
 def status(namespace: str = NAMESPACE) -> dict[str, Any]:
@@ -167,6 +193,10 @@ def status(namespace: str = NAMESPACE) -> dict[str, Any]:
         out["trades"] = ray.get(ray.get_actor(STATE_STORE, namespace=namespace).trade_count.remote())
     except ValueError:
         pass
+    try:
+        out["guard"] = ray.get(ray.get_actor(GUARD, namespace=namespace).status.remote())
+    except ValueError:
+        out["guard"] = None
     try:
         watchdog = ray.get_actor(WATCHDOG, namespace=namespace)
         out["watchdog"] = ray.get(watchdog.stats.remote()) | {"alerts": ray.get(watchdog.alerts.remote())[-20:]}

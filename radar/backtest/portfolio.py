@@ -1,7 +1,8 @@
 """Portfolio backtester (SPEC §8): N production runners over the merged candles of several assets.
 
 Shared capital rules the runners cannot see on their own are enforced here, through the runners'
-`margin_guard` hook (asked before every fill, so no runner code changes for portfolio mode):
+`margin_guard` hook (asked before every fill, so no runner code changes for portfolio mode); the margin
+rules are `radar.positions.portfolio_limits.MarginLimits`, which the live portfolio guard asks too:
 
 - global margin guard: a fill is allowed only if total margin of all runners *after* the fill stays
   strictly below `max_margin_ratio * capital` (less 1e-9 * capital, so float summation order cannot
@@ -38,6 +39,7 @@ from radar.errors import ConfigError
 from radar.events import TradeEvent, TradeResult
 from radar.models import Candle, CandleArrays, timeframe_ms
 from radar.positions.costs import DEFAULT_MAINTENANCE_MARGIN, CostModel
+from radar.positions.portfolio_limits import MarginLimits
 from radar.runners import RunnerConfig, make_runner
 from radar.strategies.registry import create_strategy
 
@@ -178,12 +180,7 @@ class _Portfolio:
                  max_margin_ratio: float, max_asset_fraction: float) -> None:
         self.runners = runners
         self.symbol_of = symbol_of
-        # Sums of margins are taken in a different order before and after a fill, so they may differ
-        # by an ulp: the global limit keeps that far clear of the strict bound, and the per-asset cap
-        # lets a fill that lands exactly on it through (fixed sizing often fills exactly 0.25 * C0).
-        eps = 1e-9 * capital
-        self.margin_limit = max_margin_ratio * capital - eps
-        self.asset_limit = max_asset_fraction * capital + eps
+        self.limits = MarginLimits(capital, max_margin_ratio, max_asset_fraction)
         self.frozen_until: int | None = None
         self.refusals = 0
 
@@ -196,8 +193,7 @@ class _Portfolio:
     def guard(self, runner_id: str, margin: float) -> bool:
         if self.frozen_until is not None:
             return False
-        if self.margin() + margin >= self.margin_limit or \
-                self.asset_margin(self.symbol_of[runner_id]) + margin > self.asset_limit:
+        if self.limits.refusal(self.margin(), self.asset_margin(self.symbol_of[runner_id]), margin) is not None:
             self.refusals += 1
             return False
         return True

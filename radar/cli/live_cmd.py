@@ -110,7 +110,9 @@ def _start_emulator(args: argparse.Namespace, cfg: Any) -> tuple[Any, str, float
         start = min(int(market.all_candles(m, "1h").timestamp[0]) for m in market.symbols()) + 3_600_000
     else:
         start = replay_start_ms(market, "1h", args.emulator_start)
-    clock = Clock.replay(start, args.speed, running=False)  # started once the actors are up
+    # Paused until the actors are up, so a slow boot does not eat the replay (the feed's server clock sees
+    # the pause in two equal readings and stops extrapolating).
+    clock = Clock.replay(start, args.speed, running=False)
     emulator = BitgetEmulator(market, clock)
     thread = EmulatorThread(emulator)
     url = thread.__enter__()

@@ -26,16 +26,23 @@ class ServerClock:
         self._lock = threading.Lock()
         self._server_ms: int | None = None
         self._local = 0.0
+        self._paused = False
 
     def sync(self, server_ms: int) -> None:
         """Follow the server's reading, also backwards: a clock synced to a replay that was still paused
-        runs ahead by the pause (times the speed) and must come back, or candles close too early."""
+        runs ahead by the pause (times the speed) and must come back, or candles close too early. Two equal
+        readings in a row mean the server's clock stands still (a paused replay; never a real exchange):
+        then do not extrapolate until it moves again."""
         with self._lock:
-            self._server_ms, self._local = int(server_ms), time.monotonic()
+            server_ms = int(server_ms)
+            self._paused = self._server_ms is not None and server_ms == self._server_ms
+            self._server_ms, self._local = server_ms, time.monotonic()
 
     def now_ms_unlocked(self) -> int:
         if self._server_ms is None:
             return int(time.time() * 1000)
+        if self._paused:
+            return self._server_ms
         return self._server_ms + int((time.monotonic() - self._local) * 1000 * self.speed)
 
     def now_ms(self) -> int:

@@ -43,6 +43,7 @@ FLUSH_INTERVAL_MS = 5_000
 # (which usually lands a moment after the boundary) is not dropped as a duplicate.
 CLOSE_GRACE_MS = 2_000
 MALFORMED = "malformed_row"
+INVALID_JSON = "invalid_json"  # a websocket frame that is not JSON at all
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,7 +280,7 @@ class FeedBook:
         self._requeued: list[Candle] = []
         self._funding: dict[str, tuple[int, int]] = {}  # symbol -> (seq, last ts)
         self._oi: dict[str, tuple[int, int]] = {}
-        self.rejected_frames = 0
+        self.rejected_frames = 0  # frames the websocket client could not even decode (not valid JSON)
 
     def add_stream(self, symbol: str, timeframe: str, last_closed_ts: int | None = None, seq: int = 0) -> CandleTracker:
         key = (symbol, timeframe)
@@ -313,6 +314,11 @@ class FeedBook:
 
     def on_disconnect(self) -> None:
         self.connected = False
+
+    def on_undecodable_frame(self) -> None:
+        """A frame that is not valid JSON: counted, and the connection is treated as lost (the client's
+        receive loop stops on it, so nothing more would arrive over that socket)."""
+        self.rejected_frames += 1
 
     def on_reconnect(self) -> list[BackfillRequest]:
         """Count the reconnect and return the back-fill of every stream's missed candles."""
@@ -377,6 +383,8 @@ class FeedBook:
                 rejected[reason] = rejected.get(reason, 0) + n
             if t.stale:
                 rejected["stale"] = rejected.get("stale", 0) + t.stale
+        if self.rejected_frames:
+            rejected[INVALID_JSON] = self.rejected_frames
         return FeedHealth(
             connected=self.connected, last_message_ms=self.last_message_ms,
             last_candle_ms={_stream_key(*k): t.last_emitted_ts for k, t in self.trackers.items() if t.last_emitted_ts is not None},

@@ -232,3 +232,78 @@ def test_wfo_submitted_as_ray_job_runs_on_the_cluster_and_stores_its_result(tmp_
                            env={**cluster.env, "RADAR_DATA_DIR": str(tmp_path / "ref")})
     assert local.returncode == 0, local.stderr
     assert json.loads(local.stdout)["results"] == summary["results"]
+
+
+def _radar(cluster: Cluster, env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "radar", *args], env={**cluster.env, **env}, capture_output=True,
+                          text=True, timeout=timeout, cwd=REPO_ROOT)
+
+
+@pytest.mark.slow
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_radar_up_as_a_ray_job_is_found_by_status_from_another_process_and_stops_cleanly(tmp_path, cluster):
+    # Arrange: the paper system on the emulator, as a job with detached, named actors (SPEC §9 deployment)
+    wd = _working_dir(tmp_path)
+    strategies = yaml.safe_load((wd / "config" / "strategies.yaml").read_text())
+    for name, entry in strategies.items():
+        entry["enabled"] = name == "grid_atr"
+    strategies["grid_atr"]["symbols"] = ["BTC/USDT:USDT"]
+    (wd / "config" / "strategies.yaml").write_text(yaml.safe_dump(strategies, sort_keys=False))
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'db' / 'radar.db'}", "RADAR_DATA_DIR": str(tmp_path / "data")}
+    (tmp_path / "db").mkdir()
+    up = ["python", "-m", "radar", "--config", "config", "up", "--exchange", "emulator", "--data", str(BTC),
+          "--symbols", "BTC/USDT:USDT", "--speed", "36000", "--detached", "--address", "auto", "--duration", "150",
+          "--json"]
+    # Act: submit without waiting, then look the system up from this (other) process by actor name
+    submit = _ray_cli(cluster, "job", "submit", "--no-wait", "--address", cluster.dashboard, "--submission-id",
+                      "radar-up", "--working-dir", str(wd), "--runtime-env-json", json.dumps({"env_vars": env}),
+                      "--", *up, timeout=120)
+    assert submit.returncode == 0, submit.stdout[-3000:] + submit.stderr[-3000:]
+    seen, deadline = None, time.monotonic() + 150
+    while time.monotonic() < deadline:
+        st = _radar(cluster, env, "status", "--address", f"127.0.0.1:{cluster.gcs_port}", "--json")
+        if st.returncode == 0:
+            seen = json.loads(st.stdout.strip().splitlines()[-1])
+            if seen["runners"] and seen["runners"][0]["candles"] >= 20:
+                break
+        time.sleep(2)
+    stop = _radar(cluster, env, "stop")
+    status_after = None
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        state = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, cluster.dashboard, "radar-up"], env=cluster.env,
+                               capture_output=True, text=True, timeout=60)
+        status_after = json.loads(state.stdout)["status"] if state.returncode == 0 else None
+        if status_after in ("SUCCEEDED", "FAILED", "STOPPED"):
+            break
+        time.sleep(2)
+    logs = _ray_cli(cluster, "job", "logs", "--address", cluster.dashboard, "radar-up").stdout
+    gone = _radar(cluster, env, "status", "--address", f"127.0.0.1:{cluster.gcs_port}", "--json")
+
+    # Assert: another process saw the running system through the named, detached actors
+    assert seen is not None and seen["runners"], logs[-3000:]
+    assert [r["name"] for r in seen["runners"]] == ["grid_atr"]
+    assert seen["runners"][0]["candles"] >= 20 and seen["feed"]["connected"]
+    assert seen["guard"] is not None and seen["guard"]["entries_blocked"] is False
+    # Assert: `radar stop` ended the job cleanly (state saved, candles flushed), and the actors with it
+    assert stop.returncode == 0 and status_after == "SUCCEEDED", logs[-3000:]
+    assert (tmp_path / "data" / "simulator_state.json").is_file()
+    con = sqlite3.connect(tmp_path / "db" / "radar.db")
+    try:
+        stored = con.execute("SELECT count(*) FROM candles").fetchone()[0]
+    finally:
+        con.close()
+    assert stored >= seen["runners"][0]["candles"]
+    assert gone.returncode != 0 and "no running system" in gone.stderr
+
+
+def test_status_with_an_address_where_no_cluster_listens_fails_fast_with_the_address(tmp_path):
+    port = _free_ports(1)[0]
+    t0 = time.monotonic()
+    out = subprocess.run([sys.executable, "-m", "radar", "status", "--address", f"127.0.0.1:{port}"],
+                         capture_output=True, text=True, timeout=60, cwd=REPO_ROOT,
+                         env={**_client_env(), "RADAR_DATA_DIR": str(tmp_path)})
+    assert out.returncode != 0
+    assert f"127.0.0.1:{port}" in out.stderr and "no Ray cluster" in out.stderr
+    assert time.monotonic() - t0 < 20

