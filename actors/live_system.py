@@ -18,6 +18,7 @@ from typing import Any
 
 import ray
 
+from actors.job_manager import StoredSweepRunner, start_job_manager
 from actors.live_executor import ExecutorActor
 from actors.live_feed import DataFeedActor
 from actors.live_guard import PortfolioGuardActor
@@ -59,7 +60,7 @@ class LiveSystem:
             raise ValueError(f"no enabled strategy on the {options.timeframe} timeframe in strategies.yaml")
         self.symbols = sorted({sym for s in self.strategies for sym in s.symbols})
         self.runners: dict[str, Any] = {}
-        self.state_store = self.executor = self.feed = self.watchdog = self.guard = None
+        self.state_store = self.executor = self.feed = self.watchdog = self.guard = self.job_manager = None
 
     def _opts(self, name: str, **kw: Any) -> dict[str, Any]:
         out = {"name": name, "namespace": NAMESPACE, "get_if_exists": False, **kw}
@@ -75,6 +76,10 @@ class LiveSystem:
         self.state_store = StateStoreActor.options(**self._opts(STATE_STORE)).remote(
             self.opt.data_dir, self.opt.database_url)
         ray.get(self.state_store.ping.remote())
+        # The job manager (SPEC §9: right after the database) queues sweeps from the API and Telegram; pinned
+        # to this node, where the job rows are written.
+        self.job_manager = start_job_manager(1, StoredSweepRunner(str(self.cfg.config_dir), self.opt.database_url),
+                                             detached=self.opt.detached)
         self.executor = ExecutorActor.options(**self._opts(EXECUTOR)).remote(self.state_store, costs)
         self.feed = DataFeedActor.options(**self._opts(FEED)).remote(
             self.symbols, self.opt.timeframe, self.opt.exchange, self.state_store, self.opt.exchange_url,
@@ -126,7 +131,8 @@ class LiveSystem:
             ray.get(self.guard.save.remote())
         if self.state_store is not None:
             ray.get(self.state_store.save_all.remote())
-        for handle in [self.watchdog, self.feed, *self.runners.values(), self.guard, self.executor, self.state_store]:
+        for handle in [self.watchdog, self.feed, *self.runners.values(), self.guard, self.executor, self.job_manager,
+                       self.state_store]:
             if handle is not None:
                 ray.kill(handle)
 
