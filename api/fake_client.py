@@ -11,6 +11,7 @@ an event to every /ws/live subscriber from any thread (tests).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import random
 import threading
@@ -19,6 +20,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from api import views
 from api.errors import Conflict, NotFound
 from api.models import (
     Alert,
@@ -48,7 +50,8 @@ from api.models import (
     Trade,
     TradeMessage,
 )
-from radar.live.arena import ArenaEntry, rank
+from radar.events import TradeResult
+from radar.live.arena import entry_from_trades, rank
 
 CAPITAL = 10_000.0
 LEVERAGE = 6.0
@@ -74,7 +77,7 @@ class _Runner:
     capital: float
     side: int = 0
     legs: list[GridLeg] = field(default_factory=list)
-    trades: list[Trade] = field(default_factory=list)
+    trades: list[TradeResult] = field(default_factory=list)
     stopped: bool = False
     stop_reason: str = ""
     seq: int = 0
@@ -175,23 +178,27 @@ class FakeSystemClient:
         self.fills += 1
 
     def _realise(self, r: _Runner, entry_ts: int, exit_ts: int, legs: int, ret: float) -> Trade:
+        """A past trade of `legs` grid legs that moved `ret` (its margin already back in capital)."""
         price = self.marks[r.symbol] * (1 + self._rng.uniform(-0.08, 0.08))
-        margin = r.allocation / NUM_LEVELS * legs
-        qty = margin * LEVERAGE / price
-        exit_price = price * (1 + ret)
-        gross = (exit_price - price) * qty
-        fees = (price + exit_price) * qty * TAKER
+        qty = r.allocation / NUM_LEVELS * legs * LEVERAGE / price
+        self.fills += 1  # the entry; the exit is counted by _book
+        return self._book(r, entry_ts, exit_ts, price, price * (1 + ret), qty, legs)
+
+    def _book(self, r: _Runner, entry_ts: int, exit_ts: int, entry: float, exit_price: float, qty: float,
+              legs: int) -> Trade:
+        """Record a closed long trade with the runner's costs (SPEC §5: taker fee both ways, exit slippage)."""
+        gross = (exit_price - entry) * qty
+        fees = (entry + exit_price) * qty * TAKER
         slip = exit_price * qty * 0.0005
         net = gross - fees - slip
         r.seq += 1
-        trade = Trade(trade_id=f"{r.runner_id}#{r.seq}", runner_id=r.runner_id, strategy=r.strategy, symbol=r.symbol,
-                      side="long", entry_ts=entry_ts, exit_ts=exit_ts, entry_price=price, exit_price=exit_price,
-                      qty=qty, gross_pnl=gross, fees=fees, slippage=slip, funding=0.0, net_pnl=net,
-                      reason="tp" if ret > 0 else "sl", positions=legs)
-        r.trades.append(trade)
+        result = TradeResult(r.runner_id, r.strategy, r.symbol, 1, entry_ts, exit_ts, entry, exit_price, qty, legs,
+                             gross, fees, slip, 0.0, net, net / max(r.capital, 1e-9), "tp" if net > 0 else "sl",
+                             seq=r.seq)
+        r.trades.append(result)
         r.capital += net
-        self.fills += 2
-        return trade
+        self.fills += 1
+        return views.trade_from_result(result)
 
     # -- simulation --------------------------------------------------------------------------------------
     def step(self) -> list[LiveEvent]:
@@ -236,21 +243,10 @@ class FakeSystemClient:
         return events
 
     def _close(self, r: _Runner, ret: float) -> Trade:
-        avg, qty, legs = r.avg or 0.0, r.qty, len(r.legs)
-        exit_price = avg * (1 + ret)
-        gross = (exit_price - avg) * qty
-        fees = (avg + exit_price) * qty * TAKER
-        slip = exit_price * qty * 0.0005
-        r.seq += 1
-        trade = Trade(trade_id=f"{r.runner_id}#{r.seq}", runner_id=r.runner_id, strategy=r.strategy, symbol=r.symbol,
-                      side="long", entry_ts=min(leg.entry_ts for leg in r.legs), exit_ts=self.now_ms,
-                      entry_price=avg, exit_price=exit_price, qty=qty, gross_pnl=gross, fees=fees, slippage=slip,
-                      funding=0.0, net_pnl=gross - fees - slip, reason="tp" if ret > 0 else "sl", positions=legs)
-        r.capital += r.margin + trade.net_pnl
+        avg, qty, legs, opened = r.avg or 0.0, r.qty, len(r.legs), min(leg.entry_ts for leg in r.legs)
+        r.capital += r.margin
         r.legs, r.side = [], 0
-        r.trades.append(trade)
-        self.fills += 1
-        return trade
+        return self._book(r, opened, self.now_ms, avg, avg * (1 + ret), qty, legs)
 
     def _log(self, level: str, logger: str, message: str) -> None:
         self.logs.append(LogLine(timestamp=self.now_ms, level=level, logger=logger, message=message))
@@ -386,23 +382,11 @@ class FakeSystemClient:
 
     # -- arena, data -------------------------------------------------------------------------------------
     async def ranking(self, by: str) -> list[RankingEntry]:
+        """The Arena's own ranking (radar.live.arena) over the fake runners, shaped as the watchdog answers."""
         with self._lock:
-            entries = []
-            for r in self.runners.values():
-                eq = r.equity(self.marks[r.symbol])
-                peak, level, dd = r.initial, r.initial, 0.0
-                for t in r.trades:
-                    level += t.net_pnl
-                    peak = max(peak, level)
-                    dd = max(dd, (peak - level) / peak * 100)
-                dd = max(dd, (peak - eq) / peak * 100)
-                entries.append(ArenaEntry(r.runner_id, r.strategy, r.symbol, r.initial, eq, (eq / r.initial - 1) * 100,
-                                          dd, len(r.trades), sum(1 for t in r.trades if t.net_pnl > 0),
-                                          sum(t.net_pnl for t in r.trades)))
-        return [RankingEntry(rank=e.rank, runner_id=e.runner_id, strategy=e.strategy, symbol=e.symbol,
-                             initial_capital=e.initial_capital, equity=e.equity, return_pct=e.return_pct,
-                             max_drawdown_pct=e.max_drawdown_pct, trades=e.trades, wins=e.wins, win_rate=e.win_rate,
-                             net_pnl=e.net_pnl) for e in rank(entries, by)]
+            entries = [entry_from_trades(r.runner_id, r.strategy, r.symbol, r.initial, r.equity(self.marks[r.symbol]),
+                                         r.trades) for r in self.runners.values()]
+        return [views.ranking_entry(dataclasses.asdict(e) | {"win_rate": e.win_rate}) for e in rank(entries, by)]
 
     async def feed_health(self) -> FeedHealth:
         with self._lock:

@@ -26,7 +26,9 @@ from api.models import (
     RankingEntry,
     RunnerStatus,
     StrategyStatus,
+    Trade,
 )
+from radar.events import TradeResult
 
 
 def side_name(side: int) -> str:
@@ -38,6 +40,16 @@ def _num(v: Any) -> float | None:
         return None
     v = float(v)
     return v if math.isfinite(v) else None
+
+
+def trade_from_result(t: TradeResult) -> Trade:
+    """A runner's closed trade as the journal stores it (same id: `runner_id#seq`)."""
+    from radar.live.journal import trade_id
+
+    return Trade(trade_id=trade_id(t.runner_id, t.seq), runner_id=t.runner_id, strategy=t.strategy, symbol=t.symbol,
+                 side=side_name(t.side), entry_ts=t.entry_ts, exit_ts=t.exit_ts, entry_price=t.entry_price,
+                 exit_price=t.exit_price, qty=t.quantity, gross_pnl=t.gross, fees=t.fees, slippage=t.slippage,
+                 funding=t.funding, net_pnl=t.net, reason=t.reason, positions=t.positions)
 
 
 def strategy_status(d: Mapping[str, Any], initial_per_runner: float) -> StrategyStatus:
