@@ -39,6 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     up.add_argument("--duration", type=float, default=None, help="stop after this many seconds (demo, tests)")
     up.add_argument("--detached", action="store_true", help="detached actors (outlive this process; radar stop ends them)")
     up.add_argument("--json", action="store_true", help="print a final JSON summary instead of the live table")
+    up.add_argument("--api-host", default=None, help="API + dashboard bind address (default 127.0.0.1 / RADAR_API_HOST)")
+    up.add_argument("--api-port", type=int, default=None, help="API + dashboard port (default 8000 / RADAR_API_PORT; 0: any)")
+    up.add_argument("--no-api", action="store_true", help="do not serve the API and dashboard")
     up.set_defaults(func=cmd_up)
 
     st = sub.add_parser("status", help="runners, positions, PnL, kill switches and feed health")
@@ -81,8 +84,11 @@ def cmd_up(args: argparse.Namespace) -> int:
                                          detached=args.detached))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    api_server = None
     try:
         system.boot()
+        if not getattr(args, "no_api", False):
+            api_server = _serve_api(args, cfg, settings.database_url)
         if emulator_ctx is not None:
             emulator_ctx[0].clock.start()
         _watch(system, args, stopping, stop_file)
@@ -90,6 +96,8 @@ def cmd_up(args: argparse.Namespace) -> int:
         pass
     finally:
         summary = _final(system)
+        if api_server is not None:
+            api_server.__exit__(None, None, None)  # the API first: it reads the actors
         system.shutdown()
         if emulator_ctx is not None:
             emulator_ctx[1].__exit__(None, None, None)
@@ -97,6 +105,29 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summary, default=str))
     return 0
+
+
+def _serve_api(args: argparse.Namespace, cfg: Any, database_url: str) -> Any:
+    """The REST API, /ws/live and the dashboard in a thread of this driver (its Ray connection is the actors')."""
+    import sys
+
+    from api.app import create_app
+    from api.ray_client import RaySystemClient
+    from api.server import ServerThread
+    from api.settings import ApiSettings
+
+    api_settings = ApiSettings.from_env(host=getattr(args, "api_host", None), port=getattr(args, "api_port", None),
+                                        database_url=database_url, config_dir=cfg.config_dir)
+    client = RaySystemClient(database_url=database_url, config_dir=cfg.config_dir,
+                             live_trading=bool(getattr(args, "live", False)))
+    try:
+        server = ServerThread(create_app(client, api_settings), api_settings.host, api_settings.port).__enter__()
+    except RuntimeError as exc:
+        raise RadarError(f"API: cannot serve on {api_settings.host}:{api_settings.port} ({exc}); "
+                         f"pass --api-port PORT (0: any free port) or --no-api") from None
+    # stderr: stays readable next to the live table and out of --json's stdout
+    print(f"dashboard: {server.url}/  (API {server.url}/docs)", file=sys.stderr, flush=True)
+    return server
 
 
 def _start_emulator(args: argparse.Namespace, cfg: Any) -> tuple[Any, str, float]:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,9 +143,9 @@ def cluster() -> Iterator[Cluster]:
 def _working_dir(root: Path) -> Path:
     """What a user ships: the two packages (no .venv, data, .git, caches) and a config with a small grid."""
     wd = root / "job"
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for package in ("radar", "actors"):
-        shutil.copytree(REPO_ROOT / package, wd / package, ignore=ignore)
+    for package in ("radar", "actors", "api"):
+        shutil.copytree(REPO_ROOT / package, wd / package,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", "dashboard"))
     shutil.copytree(REPO_ROOT / "config", wd / "config", ignore=shutil.ignore_patterns("*.bak-*"))
     grids_path = wd / "config" / "param_grids.yaml"
     grids = yaml.safe_load(grids_path.read_text())
@@ -254,7 +255,7 @@ def test_radar_up_as_a_ray_job_is_found_by_status_from_another_process_and_stops
     (tmp_path / "db").mkdir()
     up = ["python", "-m", "radar", "--config", "config", "up", "--exchange", "emulator", "--data", str(BTC),
           "--symbols", "BTC/USDT:USDT", "--speed", "36000", "--detached", "--address", "auto", "--duration", "150",
-          "--json"]
+          "--json", "--api-port", "0"]
     # Act: submit without waiting, then look the system up from this (other) process by actor name
     submit = _ray_cli(cluster, "job", "submit", "--no-wait", "--address", cluster.dashboard, "--submission-id",
                       "radar-up", "--working-dir", str(wd), "--runtime-env-json", json.dumps({"env_vars": env}),
@@ -268,6 +269,11 @@ def test_radar_up_as_a_ray_job_is_found_by_status_from_another_process_and_stops
             if seen["runners"] and seen["runners"][0]["candles"] >= 20:
                 break
         time.sleep(2)
+    # the job's driver also serves the API over the same actors (its URL is in the job's log)
+    running_logs = _ray_cli(cluster, "job", "logs", "--address", cluster.dashboard, "radar-up").stdout
+    api_url = next(ln.split()[1] for ln in running_logs.splitlines() if ln.startswith("dashboard: "))
+    with urllib.request.urlopen(f"{api_url}api/simulator/status", timeout=10) as resp:
+        api_status = json.loads(resp.read())
     stop = _radar(cluster, env, "stop")
     status_after = None
     deadline = time.monotonic() + 90
@@ -286,6 +292,7 @@ def test_radar_up_as_a_ray_job_is_found_by_status_from_another_process_and_stops
     assert [r["name"] for r in seen["runners"]] == ["grid_atr"]
     assert seen["runners"][0]["candles"] >= 20 and seen["feed"]["connected"]
     assert seen["guard"] is not None and seen["guard"]["entries_blocked"] is False
+    assert api_status["runners"] == 1 and api_status["strategies"][0]["name"] == "grid_atr", api_status
     # Assert: `radar stop` ended the job cleanly (state saved, candles flushed), and the actors with it
     assert stop.returncode == 0 and status_after == "SUCCEEDED", logs[-3000:]
     assert (tmp_path / "data" / "simulator_state.json").is_file()

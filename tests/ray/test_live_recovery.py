@@ -58,7 +58,7 @@ def _env(tmp_path: Path, config_dir: Path, mark: str) -> dict[str, str]:
 def _launch(tmp_path: Path, config_dir: Path, csv: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     mark = uuid.uuid4().hex
     cmd = [str(Path(sys.executable).parent / "radar"), "--config", str(config_dir), "up", "--exchange", "emulator",
-           "--data", str(csv), "--speed", str(SPEED), "--json", *extra]
+           "--data", str(csv), "--speed", str(SPEED), "--json", "--api-port", "0", *extra]
     proc = subprocess.Popen(cmd, env=_env(tmp_path, config_dir, mark), cwd=REPO_ROOT, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc, mark
