@@ -18,7 +18,6 @@ import threading
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from api import views
 from api.errors import Conflict, NotFound

@@ -69,7 +69,6 @@ class LiveHub:
         self.ticks = 0
         self.events = 0
         self.dropped = 0
-        self.build_ms: list[float] = []
         self._tasks: list[asyncio.Task] = []
         self._wake = asyncio.Event()
 
@@ -88,9 +87,6 @@ class LiveHub:
         self._tasks = []
         for sub in list(self.subscribers):
             sub.drop("server shutting down")
-
-    def stats(self) -> dict[str, Any]:
-        return {"clients": len(self.subscribers), "ticks": self.ticks, "events": self.events, "dropped": self.dropped}
 
     # -- the update ----------------------------------------------------------------------------------
     async def build_update(self) -> LiveUpdate:
@@ -118,7 +114,6 @@ class LiveHub:
             if self.subscribers:
                 try:
                     text = (await self.build_update()).model_dump_json()
-                    self.build_ms = (self.build_ms + [(time.monotonic() - started) * 1000])[-100:]
                     self.latest = text
                     self.broadcast(text)
                     self.ticks += 1
