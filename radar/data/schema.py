@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: reconcile_events
 
 
 class Base(DeclarativeBase):
@@ -251,6 +251,24 @@ class LiveOrderRow(Base):
     created_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
     updated_at: Mapped[int] = mapped_column(BigInteger, nullable=False)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class ReconcileEventRow(Base):
+    """One decision of the live executor's reconciliation with the exchange (at boot, or the watchdog's
+    stop-loss guard): what was found, what was done and how it ended. Written by `radar.live.reconcile_journal`."""
+
+    __tablename__ = "reconcile_events"
+    __table_args__ = (Index("ix_reconcile_events_symbol_ts", "symbol", "timestamp"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    timestamp: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)  # boot | watchdog
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)  # adopt | drop | resize | cancel_orphan | replace_sl | ok
+    symbol: Mapped[str] = mapped_column(String(64), nullable=False)
+    runner_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    outcome: Mapped[str] = mapped_column(String(16), nullable=False)  # done | closed | failed
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
 
 
 candles_table = CandleRow.__table__

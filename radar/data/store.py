@@ -22,6 +22,7 @@ from sqlalchemy.pool import StaticPool
 from radar.data.schema import (
     SCHEMA_VERSION,
     Base,
+    ReconcileEventRow,
     SchemaVersion,
     candles_table,
     funding_rates_table,
@@ -39,8 +40,14 @@ _CANDLE_DTYPE = np.dtype(
 _TS_DTYPE = np.dtype([("timestamp", "<i8")])
 _SERIES_DTYPE = np.dtype([("timestamp", "<i8"), ("value", "<f8")])
 
+
+def _add_reconcile_events(conn: Connection) -> None:
+    # create_all already made it on this connection's engine; checkfirst keeps the step safe to re-run.
+    ReconcileEventRow.__table__.create(conn, checkfirst=True)
+
+
 # Upgrade steps keyed by the version they upgrade FROM; later issues add entries when they bump SCHEMA_VERSION.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {}
+MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _add_reconcile_events}
 
 
 @dataclass(frozen=True, slots=True)
