@@ -90,8 +90,12 @@ async def ws_client(session: Any, url: str, seen: list[int], stop: asyncio.Event
                 counters["events"] += 1
 
 
-async def run_load(args: argparse.Namespace, base: str, trades_total: int, runners: list[str]) -> dict[str, Any]:
+async def run_load(args: argparse.Namespace, base: str, trades_total: int, runners: list[str],
+                   server_pid: int) -> dict[str, Any]:
     import aiohttp
+    import psutil
+
+    server = psutil.Process(server_pid)
 
     connector = aiohttp.TCPConnector(limit=256, ttl_dns_cache=300)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=30)) as session:
@@ -145,12 +149,16 @@ async def run_load(args: argparse.Namespace, base: str, trades_total: int, runne
                 tasks.append(asyncio.create_task(one(kind, path, at)))
             return tasks
 
+        load_before = os.getloadavg()[0]
+        cpu_before = sum(server.cpu_times()[:2])
         t_start = time.perf_counter()
         main, probe = await asyncio.gather(
             schedule(int(args.duration * args.rate), args.rate, request),
             schedule(int(args.duration * args.health_rate), args.health_rate, lambda i: ("health", "/health")))
         sent_s = time.perf_counter() - t_start
         await asyncio.wait_for(asyncio.gather(*main, *probe), 60)
+        server_cpu_s = sum(server.cpu_times()[:2]) - cpu_before
+        wall_s = time.perf_counter() - t_start
         window_end = time.time() * 1000 - args.ws_interval * 1000  # the last tick may still be in flight
         stop.set()
         await asyncio.gather(*ws_tasks, return_exceptions=True)
@@ -170,6 +178,10 @@ async def run_load(args: argparse.Namespace, base: str, trades_total: int, runne
         "endpoints": {k: {"p50_ms": pct(v, 0.5), "p99_ms": pct(v, 0.99), "max_ms": pct(v, 1.0), "n": len(v),
                           "errors": errors[k]} for k, v in lat.items()},
         "health_p50_ms": pct(lat["health"], 0.5), "health_p99_ms": pct(lat["health"], 0.99),
+        # the server's own CPU (user+sys) over the load phase: what it costs, whatever else runs on the machine
+        "server_cpu_pct_of_one_core": round(100 * server_cpu_s / wall_s, 1),
+        "server_cpu_ms_per_request": round(1000 * server_cpu_s / max(1, requests + len(lat["health"])), 3),
+        "loadavg_1m_before": round(load_before, 2), "loadavg_1m_after": round(os.getloadavg()[0], 2),
     }
     if out["health_p99_ms"]:
         out["p99_ratio_vs_health"] = round(out["p99_ms"] / out["health_p99_ms"], 2)
@@ -217,7 +229,7 @@ def main() -> None:
                     if time.monotonic() > deadline or server.poll() is not None:
                         raise SystemExit("the API server did not start")
                     time.sleep(0.2)
-            result = asyncio.run(run_load(args, base, demo.trades, list(demo.runner_ids)))
+            result = asyncio.run(run_load(args, base, demo.trades, list(demo.runner_ids), server.pid))
         finally:
             server.terminate()
             server.wait(timeout=10)
