@@ -24,9 +24,9 @@ logger = logging.getLogger("radar.alerts")
 
 class PortfolioGuardService:
     def __init__(self, symbol_of: dict[str, str], capital: float, risk: Any, state_store: Any,
-                 save_every_s: float = 60.0) -> None:
+                 save_every_s: float = 60.0, telegram: Any = None) -> None:
         """`symbol_of`: runner id -> symbol for every runner; `risk`: `RiskConfig` (margin limits, kill switch)."""
-        self.state_store, self.save_every_s = state_store, save_every_s
+        self.state_store, self.save_every_s, self.telegram = state_store, save_every_s, telegram
         self.guard = PortfolioGuard(MarginLimits(capital, risk.max_margin_ratio, risk.max_asset_fraction),
                                     GlobalKillSwitch.from_config(risk.kill_switch), symbol_of)
         saved = ray.get(state_store.load_guard.remote())
@@ -42,6 +42,8 @@ class PortfolioGuardService:
         for e in events:
             logger.critical("[kill_switch] global kill switch %s at %d: equity %.2f, peak %.2f, drawdown %.1f%%",
                             e.kind, e.timestamp, e.equity, e.peak, e.drawdown_pct)
+            if self.telegram is not None:
+                self.telegram.kill_switch.remote(e)
         if events or time.monotonic() - self._last_save >= self.save_every_s:
             self.save()
 

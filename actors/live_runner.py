@@ -26,11 +26,11 @@ WARMUP_CANDLES = 500
 class StrategyRunner:
     def __init__(self, name: str, symbols: list[str], timeframe: str, params_by_symbol: dict[str, dict[str, Any]],
                  capital: float, n_runners: int, n_assets: int, exchange: str, state_store: Any, executor: Any,
-                 costs: Any = None, save_every_s: float = 60.0, guard: Any = None) -> None:
+                 costs: Any = None, save_every_s: float = 60.0, guard: Any = None, telegram: Any = None) -> None:
         """`guard`: the PortfolioGuard actor (system-wide margin limits and kill switch), asked before every entry;
         None leaves each runner its own margin rule (a runner alone)."""
         self.name, self.symbols, self.timeframe, self.exchange = name, list(symbols), timeframe, exchange
-        self.state_store, self.executor, self.guard = state_store, executor, guard
+        self.state_store, self.executor, self.guard, self.telegram = state_store, executor, guard, telegram
         self.save_every_s = save_every_s
         self.refused: dict[str, int] = {}
         self.host: RunnerHost = build_runner_host(
@@ -102,6 +102,8 @@ class StrategyRunner:
         ray.get(self.executor.on_events.remote(events))  # executor state next
         self.events_sent += len(events)
         self._save()  # then this runner's state
+        if self.telegram is not None:
+            self.telegram.trade_events.remote(events)  # never awaited: a message must not slow a trade
 
     def _save(self) -> None:
         ray.get(self.state_store.save_runner.remote(self.name, self.host.state()))

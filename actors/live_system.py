@@ -12,6 +12,7 @@ from another process.
 """
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from actors.live_executor import ExecutorActor
 from actors.live_feed import DataFeedActor
 from actors.live_guard import PortfolioGuardActor
 from actors.live_runner import StrategyRunnerActor
+from actors.live_telegram import TELEGRAM, TelegramActor
 from actors.live_state import StateStoreActor
 from actors.live_watchdog import WatchdogActor
 
@@ -49,6 +51,7 @@ class LiveOptions:
     watchdog_interval_s: float | None = None  # None: risk.yaml watchdog.interval_s
     watchdog_ping_timeout_s: float = 5.0
     watchdog_cooldowns: Any = None  # None: risk.yaml alert_cooldowns_s; else a callable kind -> seconds
+    telegram: Any = None  # radar.telegram.settings.TelegramSettings (from the environment); None: no Telegram
 
 
 class LiveSystem:
@@ -61,6 +64,7 @@ class LiveSystem:
         self.symbols = sorted({sym for s in self.strategies for sym in s.symbols})
         self.runners: dict[str, Any] = {}
         self.state_store = self.executor = self.feed = self.watchdog = self.guard = self.job_manager = None
+        self.telegram = None
 
     def _opts(self, name: str, **kw: Any) -> dict[str, Any]:
         out = {"name": name, "namespace": NAMESPACE, "get_if_exists": False, **kw}
@@ -80,6 +84,10 @@ class LiveSystem:
         # to this node, where the job rows are written.
         self.job_manager = start_job_manager(1, StoredSweepRunner(str(self.cfg.config_dir), self.opt.database_url),
                                              detached=self.opt.detached)
+        if self.opt.telegram is not None:  # the notifier, before anything that may alert
+            self.telegram = TelegramActor.options(**self._opts(TELEGRAM)).remote(
+                self.opt.telegram, "paper", float(risk.initial_capital), sum(len(s.symbols) for s in self.strategies),
+                len(self.symbols), [s.name for s in self.strategies])
         self.executor = ExecutorActor.options(**self._opts(EXECUTOR)).remote(self.state_store, costs)
         self.feed = DataFeedActor.options(**self._opts(FEED)).remote(
             self.symbols, self.opt.timeframe, self.opt.exchange, self.state_store, self.opt.exchange_url,
@@ -87,13 +95,13 @@ class LiveSystem:
         n_runners = sum(len(s.symbols) for s in self.strategies)
         symbol_of = {f"{s.name}:{sym}": sym for s in self.strategies for sym in s.symbols}
         self.guard = PortfolioGuardActor.options(**self._opts(GUARD)).remote(
-            symbol_of, float(risk.initial_capital), risk, self.state_store, self.opt.save_every_s)
+            symbol_of, float(risk.initial_capital), risk, self.state_store, self.opt.save_every_s, self.telegram)
         for s in self.strategies:
             params = {sym: self.cfg.strategy_params(s.name, sym).model_dump() for sym in s.symbols}
             self.runners[s.name] = StrategyRunnerActor.options(**self._opts(runner_name(s.name))).remote(
                 s.name, list(s.symbols), self.opt.timeframe, params, float(risk.initial_capital), n_runners,
                 len(self.symbols), self.opt.exchange, self.state_store, self.executor, costs, self.opt.save_every_s,
-                self.guard)
+                self.guard, self.telegram)
         last: dict[str, int | None] = {}
         for s, r in zip(self.strategies, ray.get([r.last_processed.remote() for r in self.runners.values()])):
             for sym, ts in r.items():
@@ -118,7 +126,7 @@ class LiveSystem:
             ping_timeout_s=self.opt.watchdog_ping_timeout_s, stale_after_s=risk.watchdog.stale_after_s,
             min_free_disk_mb=risk.watchdog.min_free_disk_mb,
             cooldowns=self.opt.watchdog_cooldowns or risk.alert_cooldowns_s, speed=self.opt.speed,
-            kill_switch=self.guard)
+            kill_switch=self.guard, telegram=self.telegram)
         ray.get(self.watchdog.start.remote())
 
     def shutdown(self) -> None:
@@ -131,8 +139,11 @@ class LiveSystem:
             ray.get(self.guard.save.remote())
         if self.state_store is not None:
             ray.get(self.state_store.save_all.remote())
+        if self.telegram is not None:  # the shutdown notice goes last, with the session's PnL
+            with contextlib.suppress(Exception):
+                ray.get(self.telegram.stop.remote("shutdown"), timeout=30)
         for handle in [self.watchdog, self.feed, *self.runners.values(), self.guard, self.executor, self.job_manager,
-                       self.state_store]:
+                       self.telegram, self.state_store]:
             if handle is not None:
                 ray.kill(handle)
 

@@ -36,10 +36,13 @@ class WatchdogService:
     def __init__(self, feed: Any, runners: Mapping[str, Any], data_dir: str, *, initial_capital_per_runner: float,
                  interval_s: float = 30.0, ping_timeout_s: float = 5.0, stale_after_s: float = 300.0,
                  min_free_disk_mb: float = 500.0, cooldowns: Any = None, speed: float = 1.0,
-                 kill_switch: Any = None) -> None:
+                 kill_switch: Any = None, sl_guard: Any = None) -> None:
         """`runners`: strategy name -> runner actor handle. `cooldowns`: risk.yaml `AlertCooldowns`, a callable
         kind -> seconds, or None (defaults). `kill_switch`: None (no global switch wired), a bool, or an actor
-        handle with `blocked(now_ms) -> bool`."""
+        handle with `blocked(now_ms) -> bool`. `sl_guard`: None (no exchange check), a
+        `radar.live.sl_guard.StopLossGuard`, or a no-argument factory of one called on the actor's loop at the
+        first round (its ccxt client must live on that loop); each round it reports the exchange positions
+        without a stop-loss (`missing_sl`) and protects them; its own alerts go through this notifier."""
         if interval_s <= 0 or ping_timeout_s <= 0:
             raise ValueError(f"watchdog interval_s and ping_timeout_s must be > 0, got {interval_s}, {ping_timeout_s}")
         self.feed = feed
@@ -48,6 +51,7 @@ class WatchdogService:
         self.initial_capital = float(initial_capital_per_runner)
         self.interval_s, self.ping_timeout_s = float(interval_s), float(ping_timeout_s)
         self.kill_switch = kill_switch
+        self._sl_guard = sl_guard
         self.clock = ServerClock(speed)
         self.watchdog = Watchdog(stale_after_s, min_free_disk_mb)
         self.logger = logging.getLogger("radar.alerts")
@@ -111,17 +115,45 @@ class WatchdogService:
             disk = disk_free_bytes(self.data_dir)
         except OSError:
             disk = None
-        alerts = self.watchdog.check(now, health, dict(zip(names, alive)), await self._kill_switch(now), (), disk)
+        missing_sl = await self._missing_sl()
+        alerts = self.watchdog.check(now, health, dict(zip(names, alive)), await self._kill_switch(now), missing_sl,
+                                     disk)
         for a in alerts:
-            sent = self.notifier.send(a)
-            self.history.append({**dataclasses.asdict(a), "sent": sent})
+            self._send(a)
         self.checks += 1
         return alerts
 
+    def _send(self, alert: Alert) -> bool:
+        sent = self.notifier.send(alert)
+        self.history.append({**dataclasses.asdict(alert), "sent": sent})
+        return sent
+
+    def _guard(self) -> Any:
+        guard = self._sl_guard
+        if guard is not None and not hasattr(guard, "check_and_fix"):
+            guard = self._sl_guard = guard()  # a factory: build the client on this loop
+        if guard is not None and getattr(guard, "alert", None) is None:
+            guard.alert = lambda kind, text: self._send(Alert(kind, text, self.clock.now_ms(), "critical"))
+        return guard
+
+    async def _missing_sl(self) -> list[str]:
+        """Exchange positions without a stop-loss (fixed by the guard); [] without a guard or when the exchange
+        cannot be read this round (logged; the next round asks again)."""
+        if self._sl_guard is None:
+            return []
+        try:
+            return list(await self._guard().check_and_fix())
+        except Exception:
+            self.logger.exception("stop-loss guard: reading the exchange positions failed")
+            return []
+
     # -- views ---------------------------------------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
-        return {"checks": self.checks, "sent": dict(self.notifier.sent), "suppressed": dict(self.notifier.suppressed),
-                "failed": dict(self.notifier.failed), "interval_s": self.interval_s}
+        out = {"checks": self.checks, "sent": dict(self.notifier.sent), "suppressed": dict(self.notifier.suppressed),
+               "failed": dict(self.notifier.failed), "interval_s": self.interval_s}
+        if self._sl_guard is not None and hasattr(self._sl_guard, "fixes"):
+            out["sl_fixes"] = len(self._sl_guard.fixes)
+        return out
 
     def alerts(self) -> list[dict[str, Any]]:
         return list(self.history)

@@ -80,8 +80,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     if args.exchange == "emulator":
         emulator_ctx, url, speed = _start_emulator(args, cfg)
     connect(args.address)
+    from radar.telegram.settings import telegram_settings_from_env
+
     system = LiveSystem(cfg, LiveOptions(str(data_dir), settings.database_url, exchange_url=url, speed=speed,
-                                         detached=args.detached))
+                                         detached=args.detached, telegram=telegram_settings_from_env()))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     api_server = None
