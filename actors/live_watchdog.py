@@ -29,6 +29,12 @@ from radar.live.messages import Alert, FeedHealth
 from radar.live.notifier import CooldownNotifier, LogNotifier
 from radar.live.watchdog import Watchdog, disk_free_bytes
 
+def _remote_notifier(telegram: Any) -> Any:
+    from actors.live_telegram import RemoteNotifier
+
+    return RemoteNotifier(telegram)
+
+
 ALERT_HISTORY = 200  # alerts kept for status(); bounded so a long outage cannot grow the actor
 
 
@@ -36,7 +42,7 @@ class WatchdogService:
     def __init__(self, feed: Any, runners: Mapping[str, Any], data_dir: str, *, initial_capital_per_runner: float,
                  interval_s: float = 30.0, ping_timeout_s: float = 5.0, stale_after_s: float = 300.0,
                  min_free_disk_mb: float = 500.0, cooldowns: Any = None, speed: float = 1.0,
-                 kill_switch: Any = None, sl_guard: Any = None) -> None:
+                 kill_switch: Any = None, telegram: Any = None, sl_guard: Any = None) -> None:
         """`runners`: strategy name -> runner actor handle. `cooldowns`: risk.yaml `AlertCooldowns`, a callable
         kind -> seconds, or None (defaults). `kill_switch`: None (no global switch wired), a bool, or an actor
         handle with `blocked(now_ms) -> bool`. `sl_guard`: None (no exchange check), a
@@ -55,7 +61,9 @@ class WatchdogService:
         self.clock = ServerClock(speed)
         self.watchdog = Watchdog(stale_after_s, min_free_disk_mb)
         self.logger = logging.getLogger("radar.alerts")
-        self.notifier = CooldownNotifier(LogNotifier(self.logger), self.clock, cooldowns, self.logger)
+        # The cooldown (and the log line) stay here; a Telegram actor, when there is one, gets what passes.
+        channel = LogNotifier(self.logger) if telegram is None else _remote_notifier(telegram)
+        self.notifier = CooldownNotifier(channel, self.clock, cooldowns, self.logger)
         self.history: deque[dict[str, Any]] = deque(maxlen=ALERT_HISTORY)
         self.checks = 0
         self._task: asyncio.Task | None = None
