@@ -146,7 +146,9 @@ class _Job:
 class JobManager:
     """The queue and the sweep threads. Plain Python: `JobManagerActor` is this class as a Ray actor."""
 
-    def __init__(self, max_concurrent: int = 1, runner: SweepRunner | None = None) -> None:
+    def __init__(self, max_concurrent: int = 1, runner: SweepRunner | None = None,
+                 on_finished: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """`on_finished(job dict)` is called once per job when it ends (done, failed or cancelled)."""
         if max_concurrent < 1:
             raise OptimizeError(f"max_concurrent must be >= 1, got {max_concurrent}")
         self.max_concurrent = max_concurrent
@@ -155,6 +157,7 @@ class JobManager:
         self._jobs: dict[str, _Job] = {}
         self._queue: deque[str] = deque()
         self._running: set[str] = set()
+        self._on_finished = on_finished
 
     # ------------------------------------------------------------------ commands
     def submit(self, request: SweepRequest | Mapping[str, Any], source: str = "cli") -> str:
@@ -250,6 +253,12 @@ class JobManager:
             self._running.discard(job.job_id)
             self._dispatch()
             self._lock.notify_all()
+            finished = job.to_dict()
+        if self._on_finished is not None:
+            try:
+                self._on_finished(finished)
+            except Exception:  # a notification must not fail the job
+                traceback.print_exc()
 
 
 # Threaded actor: status/cancel/wait are served while sweep threads run; no CPU reserved for it.
@@ -267,7 +276,16 @@ def start_job_manager(max_concurrent: int = 1, runner: SweepRunner | None = None
                                "scheduling_strategy": NodeAffinitySchedulingStrategy(node, soft=False)}
     if detached:
         options["lifetime"] = "detached"
-    return JobManagerActor.options(**options).remote(max_concurrent, runner)
+    return JobManagerActor.options(**options).remote(max_concurrent, runner, notify_telegram)
+
+
+def notify_telegram(job: dict[str, Any]) -> None:
+    """Tell the live system's Telegram actor (when there is one) that a sweep ended."""
+    try:
+        telegram = ray.get_actor("telegram", namespace=NAMESPACE)
+    except ValueError:
+        return
+    telegram.wfo_finished.remote(job)
 
 
 def get_job_manager(name: str = ACTOR_NAME) -> Any:

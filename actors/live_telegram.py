@@ -44,6 +44,12 @@ class TelegramActorService:
     def kill_switch(self, event: KillSwitchEvent) -> bool:
         return self.service.notifier.send_html(fmt.kill_switch_global_html(event), "kill_switch")
 
+    def wfo_finished(self, job: dict[str, Any]) -> bool:
+        """A sweep ended. Those launched by /wfo are reported by the command itself (it polls its job)."""
+        if job.get("source") == "telegram":
+            return False
+        return self.service.notifier.send_html(fmt.wfo_finished_html(job), "wfo_finished")
+
     def stop(self, reason: str = "shutdown") -> bool:
         pnl = None
         try:

@@ -156,3 +156,24 @@ def test_job_manager_without_ray_runs_a_fake_sweep_and_counts_progress() -> None
     assert len(set(ids)) == 3 and sorted(calls) == sorted(ids)
     assert [(f["status"], f["done"], f["total"], f["progress"]) for f in finals] == [("done", 30, 30, 1.0)] * 3
     assert finals[0]["symbols"] == ["BTC/USDT"]
+
+
+def test_on_finished_is_called_once_per_ended_job_with_its_final_state() -> None:
+    # Arrange: one sweep that succeeds with a graded result, one that fails
+    def fake(request: SweepRequest, progress, cancel) -> dict:
+        if request.strategy == "bollinger_mr":
+            raise OptimizeError("no candles stored for ETH/USDT:USDT 1h")
+        progress(8, 8)
+        return {"cancelled": False, "results": [{"symbol": "BTC/USDT:USDT", "grade": "B", "score": 71.0}]}
+
+    ended: list[dict] = []
+    jm = JobManager(max_concurrent=1, runner=fake, on_finished=ended.append)
+    # Act
+    ok = jm.submit({"strategy": "grid_atr", "symbols": "BTC/USDT:USDT"}, "api")
+    bad = jm.submit({"strategy": "bollinger_mr", "symbols": "ETH/USDT:USDT"}, "telegram")
+    jm.wait(ok, 10), jm.wait(bad, 10)
+    _wait_until(lambda: len(ended) == 2, 10)
+    # Assert
+    by_id = {j["job_id"]: j for j in ended}
+    assert (by_id[ok]["status"], by_id[ok]["source"], by_id[ok]["summary"]["results"][0]["grade"]) == ("done", "api", "B")
+    assert by_id[bad]["status"] == "failed" and "no candles stored" in by_id[bad]["error"]
