@@ -1,6 +1,7 @@
 """The live/paper system: boots the actors in SPEC §9 order and stops them in reverse.
 
-Boot: state store (database + state files) -> executor (paper; restores its positions) -> data feed
+Boot: state store (database + state files) -> executor (paper: restores its positions; live: account settings,
+risk manager, selector, restored state, refuses to start without the switch and keys) -> data feed
 -> runners (restore saved state, or warm up from the database) -> subscriptions -> feed start (which
 back-fills whatever closed after the runners' last candle). The executor is created before the runners
 only because they hold its handle; it receives nothing until the feed starts. Shutdown is the reverse
@@ -20,7 +21,7 @@ from typing import Any
 import ray
 
 from actors.job_manager import StoredSweepRunner, start_job_manager
-from actors.live_executor import ExecutorActor
+from actors.live_executor import ExecutorActor, live_env
 from actors.live_feed import DataFeedActor
 from actors.live_guard import PortfolioGuardActor
 from actors.live_runner import StrategyRunnerActor
@@ -52,6 +53,8 @@ class LiveOptions:
     watchdog_ping_timeout_s: float = 5.0
     watchdog_cooldowns: Any = None  # None: risk.yaml alert_cooldowns_s; else a callable kind -> seconds
     telegram: Any = None  # radar.telegram.settings.TelegramSettings (from the environment); None: no Telegram
+    mode: str = "paper"  # "live": the executor sends real orders (needs RADAR_LIVE_TRADING=1 and the Bitget keys)
+    use_selector: bool = True  # live: only the pairs the adaptive selector allows get entries
 
 
 class LiveSystem:
@@ -88,7 +91,18 @@ class LiveSystem:
             self.telegram = TelegramActor.options(**self._opts(TELEGRAM)).remote(
                 self.opt.telegram, "paper", float(risk.initial_capital), sum(len(s.symbols) for s in self.strategies),
                 len(self.symbols), [s.name for s in self.strategies])
-        self.executor = ExecutorActor.options(**self._opts(EXECUTOR)).remote(self.state_store, costs)
+        if self.opt.mode == "live":
+            from radar.live.live_book import LiveSetup
+
+            setup = LiveSetup.from_config(self.cfg, self.strategies, self.opt.database_url,
+                                          exchange_url=self.opt.exchange_url, speed=self.opt.speed,
+                                          use_selector=self.opt.use_selector)
+            # The keys travel in this actor's runtime env only (the driver's BITGET_* / RADAR_LIVE_TRADING).
+            self.executor = ExecutorActor.options(**self._opts(EXECUTOR), runtime_env={"env_vars": live_env()}).remote(
+                self.state_store, costs, "live", setup)
+            ray.get(self.executor.ping.remote())  # a refused start (no switch, no keys, bad keys) fails the boot here
+        else:
+            self.executor = ExecutorActor.options(**self._opts(EXECUTOR)).remote(self.state_store, costs)
         self.feed = DataFeedActor.options(**self._opts(FEED)).remote(
             self.symbols, self.opt.timeframe, self.opt.exchange, self.state_store, self.opt.exchange_url,
             self.opt.speed, self.opt.flush_every_s)
@@ -135,6 +149,9 @@ class LiveSystem:
         if self.feed is not None:
             ray.get(self.feed.stop.remote())
         ray.get([r.save.remote() for r in self.runners.values()])
+        if self.executor is not None:  # live: stops watching orders and saves its state
+            with contextlib.suppress(Exception):
+                ray.get(self.executor.stop.remote(), timeout=60)
         if self.guard is not None:
             ray.get(self.guard.save.remote())
         if self.state_store is not None:

@@ -25,7 +25,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     up = sub.add_parser("up", help="run the live/paper trading system (actors) until stopped")
     mode = up.add_mutually_exclusive_group()
     mode.add_argument("--paper", action="store_true", default=True, help="paper trading (default)")
-    mode.add_argument("--live", action="store_true", help="live trading (not available yet)")
+    mode.add_argument("--live", action="store_true",
+                      help="live trading: real orders. Also needs RADAR_LIVE_TRADING=1 and BITGET_API_KEY, "
+                           "BITGET_SECRET, BITGET_PASSPHRASE in the environment (with --exchange emulator: the "
+                           "emulator's account takes those keys, a rehearsal)")
     up.add_argument("--exchange", choices=("bitget", "emulator"), default="bitget",
                     help="the real Bitget, or a local emulator replaying candles")
     up.add_argument("--data", type=Path, default=None, help="emulator: serve this CSV as every symbol")
@@ -64,7 +67,7 @@ def _data_dir() -> Path:
 
 def cmd_up(args: argparse.Namespace) -> int:
     if args.live:
-        raise RadarError("live trading is not available yet (it lands with the executor issue); use --paper")
+        _require_live_switch()
     from actors.live_system import LiveOptions, LiveSystem, connect
     from radar.config import load_config
     from radar.config.settings import get_settings
@@ -83,7 +86,8 @@ def cmd_up(args: argparse.Namespace) -> int:
     from radar.telegram.settings import telegram_settings_from_env
 
     system = LiveSystem(cfg, LiveOptions(str(data_dir), settings.database_url, exchange_url=url, speed=speed,
-                                         detached=args.detached, telegram=telegram_settings_from_env()))
+                                         detached=args.detached, telegram=telegram_settings_from_env(),
+                                         mode="live" if args.live else "paper"))
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     api_server = None
@@ -132,6 +136,30 @@ def _serve_api(args: argparse.Namespace, cfg: Any, database_url: str) -> Any:
     return server
 
 
+def _require_live_switch() -> None:
+    """Live trading needs two switches: `--live` and RADAR_LIVE_TRADING=1, plus the three Bitget keys."""
+    from radar.config.settings import get_settings
+
+    settings = get_settings()
+    if not settings.live_trading:
+        raise RadarError("live trading must be switched on explicitly: --live AND RADAR_LIVE_TRADING=1 in the "
+                         "environment (without it use --paper)")
+    settings.exchange_credentials()  # ConfigError naming each missing variable, never a value
+
+
+def _rehearsal_account(cfg: Any, market: Any) -> dict[str, Any]:
+    """`--exchange emulator --live`: the emulator's trading account (risk.yaml initial capital) accepts the
+    keys from the environment, so the live executor trades against it end to end."""
+    from radar.config.settings import get_settings
+    from radar.exchange.emulator import Account, AccountConfig, Credentials
+
+    creds = get_settings().exchange_credentials()
+    risk = cfg.risk
+    account = Account(AccountConfig(balance=float(risk.initial_capital), maker_fee=risk.fees.maker,
+                                    taker_fee=risk.fees.taker), specs=market.spec)
+    return {"account": account, "credentials": Credentials(creds["apiKey"], creds["secret"], creds["password"])}
+
+
 def _start_emulator(args: argparse.Namespace, cfg: Any) -> tuple[Any, str, float]:
     from radar.cli.emulator_cmd import build_market, parse_symbols, replay_start_ms
     from radar.exchange.emulator import BitgetEmulator, Clock, EmulatorThread
@@ -146,7 +174,7 @@ def _start_emulator(args: argparse.Namespace, cfg: Any) -> tuple[Any, str, float
     # Paused until the actors are up, so a slow boot does not eat the replay (the feed's server clock sees
     # the pause in two equal readings and stops extrapolating).
     clock = Clock.replay(start, args.speed, running=False)
-    emulator = BitgetEmulator(market, clock)
+    emulator = BitgetEmulator(market, clock, **(_rehearsal_account(cfg, market) if args.live else {}))
     thread = EmulatorThread(emulator)
     url = thread.__enter__()
     return (emulator, thread), url, args.speed
