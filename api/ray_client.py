@@ -21,7 +21,7 @@ from typing import Any
 
 import ray
 
-from actors.live_system import EXECUTOR, FEED, NAMESPACE, STATE_STORE, WATCHDOG, connect
+from actors.live_system import EXECUTOR, FEED, GUARD, NAMESPACE, STATE_STORE, WATCHDOG, connect
 from api import views
 from api.errors import BadRequest, Conflict, NotFound, Unavailable
 from api.models import (
@@ -60,12 +60,14 @@ class RaySystemClient:
     def __init__(self, *, namespace: str = NAMESPACE, database_url: str | None = None,
                  config_dir: str | Path | None = None, exchange: str = "bitget", timeframe: str = "1h",
                  call_timeout_s: float = 5.0, poll_s: float = 1.0, names_ttl_s: float = 5.0,
-                 live_trading: bool = False) -> None:
+                 share_s: float = 0.5, live_trading: bool = False) -> None:
         self.namespace = namespace
         self.db = Database(database_url) if database_url else None
         self.config_dir = config_dir
         self.exchange, self.timeframe = exchange, timeframe
         self.call_timeout_s, self.poll_s, self.names_ttl_s = call_timeout_s, poll_s, names_ttl_s
+        self.share_s = share_s
+        self._shared_calls: dict[str, tuple[float, asyncio.Future]] = {}
         self.live_trading = live_trading
         self._handles: dict[str, Any] = {}
         self._runner_names: tuple[float, list[str]] = (-1e9, [])
@@ -123,6 +125,16 @@ class RaySystemClient:
         self._runner_names = (time.monotonic(), names)
         return names
 
+    async def _shared(self, key: str, make: Any) -> Any:
+        """One answer per `share_s` for `key`: the sections of one /ws/live update and a burst of requests
+        share a single round of actor calls instead of repeating it (status, kill switch and equity all need
+        the runners' status; every valuation needs the prices)."""
+        at, fut = self._shared_calls.get(key, (0.0, None))
+        if fut is None or time.monotonic() - at > self.share_s or (fut.done() and fut.exception() is not None):
+            fut = asyncio.ensure_future(make())
+            self._shared_calls[key] = (time.monotonic(), fut)
+        return await asyncio.shield(fut)
+
     async def _cfg(self) -> Any:
         if self._config is None:
             from radar.config import load_config
@@ -144,17 +156,24 @@ class RaySystemClient:
     async def prices(self) -> dict[str, float]:
         if self.db is None:
             return {}
-        cfg = await self._cfg()
-        symbols = sorted({sym for s in cfg.enabled_strategies() for sym in s.symbols})
-        return await asyncio.to_thread(self.db.latest_closes, self.exchange, self.timeframe, symbols)
+        db = self.db
+
+        async def read() -> dict[str, float]:
+            cfg = await self._cfg()
+            symbols = sorted({sym for s in cfg.enabled_strategies() for sym in s.symbols})
+            return await asyncio.to_thread(db.latest_closes, self.exchange, self.timeframe, symbols)
+
+        return dict(await self._shared("prices", read))
 
     async def strategies(self) -> list[StrategyStatus]:
-        prices = await self.prices()
-        statuses = await self._runner_status(prices)
-        cfg = await self._cfg()
-        n = sum(len(s.get("runners", [])) for s in statuses)
-        per_runner = float(cfg.risk.initial_capital) / n if n else 0.0
-        return [views.strategy_status(s, per_runner) for s in statuses]
+        async def read() -> list[StrategyStatus]:
+            statuses = await self._runner_status(await self.prices())
+            cfg = await self._cfg()
+            n = sum(len(s.get("runners", [])) for s in statuses)
+            per_runner = float(cfg.risk.initial_capital) / n if n else 0.0
+            return [views.strategy_status(s, per_runner) for s in statuses]
+
+        return list(await self._shared("strategies", read))
 
     async def positions(self) -> list[Position]:
         status, prices = await asyncio.gather(self._call(EXECUTOR, "status"), self.prices())
@@ -172,10 +191,23 @@ class RaySystemClient:
         return out
 
     async def kill_switch(self) -> KillSwitchStatus:
-        return views.kill_switch(await self.strategies(), None)
+        async def guard() -> dict[str, Any] | None:
+            try:
+                return await self._call(GUARD, "status")
+            except Unavailable:  # a system booted without the portfolio guard has no global switch
+                return None
+
+        strategies, guard_status = await asyncio.gather(self.strategies(), guard())
+        return views.kill_switch(strategies, guard_status)
 
     async def reset_kill_switch(self, runner_id: str | None) -> KillSwitchStatus:
-        raise Unavailable("kill-switch reset is not available: the runner actors do not offer a reset yet")
+        """The global switch (the portfolio guard's freeze or manual kill); a single runner's own switch has
+        no reset in the runner actors yet."""
+        if runner_id is not None:
+            raise Unavailable(f"resetting one runner's kill switch ({runner_id}) is not available: the runner "
+                              f"actors do not offer it yet; an empty body resets the global kill switch")
+        await self._call(GUARD, "reset")
+        return await self.kill_switch()
 
     # -- executor ------------------------------------------------------------------------------------------
     async def executor_status(self) -> ExecutorStatus:

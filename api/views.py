@@ -83,15 +83,16 @@ def executor_status(d: Mapping[str, Any], live_trading: bool = False) -> Executo
                           kill_switch_active=bool(d.get("kill_switch_active", False)))
 
 
-def kill_switch(strategies: Sequence[StrategyStatus], global_state: Mapping[str, Any] | None = None) -> KillSwitchStatus:
-    """Runner kill switches from their status; the global one from its state (None: not wired in)."""
+def kill_switch(strategies: Sequence[StrategyStatus], guard: Mapping[str, Any] | None = None) -> KillSwitchStatus:
+    """Runner kill switches from their status; the global one from the portfolio guard's `status()` (None: no
+    guard in the system). Active = entries blocked: a drawdown freeze or a manual kill."""
     runners = [KillSwitchRunner(runner_id=r.runner_id, stopped=r.stopped, reason=r.stop_reason)
                for s in strategies for r in s.runners]
-    if global_state is None:
+    if guard is None:
         return KillSwitchStatus(global_available=False, global_active=False, runners=runners)
-    until = global_state.get("frozen_until")
-    return KillSwitchStatus(global_available=True, global_active=until is not None, frozen_until=until,
-                            drawdown_pct=_num(global_state.get("drawdown_pct")), runners=runners)
+    until = guard.get("frozen_until")
+    return KillSwitchStatus(global_available=True, global_active=bool(guard.get("entries_blocked", until is not None)),
+                            frozen_until=until, drawdown_pct=_num(guard.get("drawdown_pct")), runners=runners)
 
 
 def ranking_entry(d: Mapping[str, Any]) -> RankingEntry:

@@ -73,10 +73,16 @@ def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_
                 trades = api.get("/api/simulator/trades", params={"limit": 1000}).json()
                 logs = api.get("/api/logs", params={"level": "DEBUG"})
                 refused = {path: api.post(path, json=body, headers=KEY) for path, body in [
-                    ("/api/simulator/kill-switch/reset", None), ("/api/executor/kill-switch/reset", None),
+                    ("/api/simulator/kill-switch/reset", {"runner_id": f"grid_atr:{SYM}"}),
+                    ("/api/executor/kill-switch/reset", None),
                     ("/api/data/backfill", {"symbols": [SYM], "start_ms": 0}),
-                    ("/api/portfolio/runs", {"strategies": ["grid_atr"], "symbols": [SYM]}),
-                    ("/api/wfo/jobs", {"strategy": "grid_atr", "symbols": [SYM]})]}
+                    ("/api/portfolio/runs", {"strategies": ["grid_atr"], "symbols": [SYM]})]}
+                kill_switch = api.get("/api/live/update").json()["kill_switch"]
+                reset = api.post("/api/simulator/kill-switch/reset", headers=KEY)
+                job = api.post("/api/wfo/jobs", json={"strategy": "grid_atr", "symbols": [SYM], "job_id": "api-ray"},
+                               headers=KEY)
+                cancelled = api.post("/api/wfo/jobs/api-ray/cancel", headers=KEY)
+                jobs = api.get("/api/wfo/jobs").json()
                 with api.websocket_connect("/ws/live") as ws:
                     update = ws.receive_json()
         finally:
@@ -103,8 +109,12 @@ def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_
     for path in ("/api/simulator/kill-switch/reset", "/api/executor/kill-switch/reset", "/api/data/backfill",
                  "/api/portfolio/runs"):
         assert refused[path].status_code == 503 and "not available" in refused[path].json()["detail"], path
-    assert refused["/api/wfo/jobs"].status_code == 503  # no job manager booted by the paper system
-    assert "'job_manager' is not running" in refused["/api/wfo/jobs"].json()["detail"]
+    # the portfolio guard holds the global switch; the job manager takes sweeps from the API
+    assert kill_switch["global_available"] is True and kill_switch["runners"][0]["runner_id"] == f"grid_atr:{SYM}"
+    assert reset.status_code == 200 and reset.json()["global_active"] is False
+    assert job.status_code == 202 and job.json()["job_id"] == "api-ray" and job.json()["source"] == "api"
+    assert cancelled.status_code == 200 and cancelled.json()["job_id"] == "api-ray"
+    assert [j["source"] for j in jobs if j["job_id"] == "api-ray"] == ["api"]
     assert update["type"] == "update" and update["unavailable"] == []
     assert update["strategies"][0]["runners"][0]["runner_id"] == f"grid_atr:{SYM}"
     assert update["prices"][SYM] == pytest.approx(float(CandleStore(db).load_candles("bitget", SYM, "1h").close[-1]))
