@@ -341,7 +341,7 @@ async def apply_reconciliation(client: Any, decisions: Iterable[Decision], *, jo
         outcomes.append(out)
         try:
             journal(_entry(out, now_ms(), source))
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("journalling the %s decision for %s failed", d.kind.value, d.symbol)
     cancelled = [o.decision for o in outcomes if o.decision.kind is DecisionKind.CANCEL_ORPHAN and o.outcome == "done"]
     problems = await _verify(client, positions, cancelled) if verify and outcomes else []
@@ -361,7 +361,7 @@ def _send(alert: AlertFn, report: ReconcileReport, source: str) -> None:
         lines.append("still wrong: " + "; ".join(report.problems))
     try:
         alert(ALERT_KIND, "\n".join([head, *lines]))
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("sending the reconcile alert failed")
 
 

@@ -50,7 +50,7 @@ class StopLossGuard:
             try:
                 out = await fix_missing_sl(self.client, sym, self.sl_pct, journal=self.journal, alert=self.alert,
                                            retries=self.retries, backoff_s=self.backoff_s)
-            except Exception:  # noqa: BLE001 - one symbol's failure must not hide the others; next round retries
+            except Exception:  # one symbol's failure must not hide the others; next round retries
                 log.exception("fixing the missing stop-loss of %s failed", sym)
                 continue
             if out is not None:

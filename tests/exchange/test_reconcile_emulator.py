@@ -15,7 +15,14 @@ from sqlalchemy import create_engine
 
 from radar.exchange.bitget import make_bitget_client
 from radar.exchange.emulator import (
-    Account, AccountConfig, BitgetEmulator, Clock, ContractSpec, Credentials, EmulatorThread, MarketData,
+    Account,
+    AccountConfig,
+    BitgetEmulator,
+    Clock,
+    ContractSpec,
+    Credentials,
+    EmulatorThread,
+    MarketData,
     load_csv_candles,
 )
 from radar.live.reconcile import fix_missing_sl, positions_without_sl, reconcile
