@@ -79,6 +79,9 @@ class WatchdogService:
             with contextlib.suppress(BaseException):
                 await self._task
             self._task = None
+        if self._sl_guard is not None and hasattr(self._sl_guard, "close"):
+            with contextlib.suppress(Exception):  # its HTTP session; a failing close must not block shutdown
+                await self._sl_guard.close()
 
     async def _loop(self) -> None:
         while True:

@@ -162,8 +162,8 @@ def _plan_symbol(sym: str, locals_: list[LocalPosition], held: ExchangePosition 
     stops: list[ExchangeOrder] = []
     tps: list[ExchangeOrder] = []
     for o in orders:
-        if o.matches(pending):
-            continue
+        if o.role in ("order", "plan") and o.matches(pending):
+            continue  # an entry the executor is waiting on (its TP/SL are judged below, pending or not)
         if o.role in ("order", "plan"):
             out.append(Decision(DecisionKind.CANCEL_ORPHAN, sym, f"{_describe(o)}: the executor is not waiting on it",
                                 order=o))
@@ -239,11 +239,14 @@ def plan_reconciliation(local_positions: Sequence[LocalPosition | Mapping[str, A
                         exchange_positions: Sequence[ExchangePosition], open_orders: Sequence[ExchangeOrder], *,
                         default_sl_pct: float, pending_order_ids: Collection[str] = (),
                         closed_stops: Sequence[ExchangeOrder] = (),
-                        price_tolerance: float = PRICE_TOLERANCE) -> list[Decision]:
+                        price_tolerance: float = PRICE_TOLERANCE,
+                        sl_pct_by_symbol: Mapping[str, float] | None = None) -> list[Decision]:
     """Decisions for every symbol that appears anywhere, sorted by symbol and, within one, in execution order.
     `pending_order_ids`: ids or client order ids of entries the executor is waiting on (not orphans).
-    `closed_stops`: TP/SL history (`fetch_closed_stops`) of the symbols that went flat, for the drop reason."""
+    `closed_stops`: TP/SL history (`fetch_closed_stops`) of the symbols that went flat, for the drop reason.
+    `sl_pct_by_symbol`: a symbol's own default stop distance (e.g. its strategy's `sl_percent`)."""
     pct = check_sl_pct(default_sl_pct)
+    pcts = {s: check_sl_pct(v) for s, v in (sl_pct_by_symbol or {}).items()}
     locals_ = [LocalPosition.coerce(p) for p in local_positions]
     held: dict[str, ExchangePosition] = {}
     for p in exchange_positions:
@@ -259,7 +262,7 @@ def plan_reconciliation(local_positions: Sequence[LocalPosition | Mapping[str, A
     out: list[Decision] = []
     for sym in sorted({*held, *by_local, *by_orders}):
         decisions = _plan_symbol(sym, by_local.get(sym, []), held.get(sym), by_orders.get(sym, []),
-                                 set(pending_order_ids), closed_stops, pct, price_tolerance)
+                                 set(pending_order_ids), closed_stops, pcts.get(sym, pct), price_tolerance)
         out.extend(sorted(decisions, key=lambda d: _PHASE[d.kind]))
     return out
 
@@ -329,9 +332,10 @@ async def apply_reconciliation(client: Any, decisions: Iterable[Decision], *, jo
             out = Outcome(d, "done", "removed from the local state")
         elif d.kind is DecisionKind.REPLACE_SL:
             out = await _protect(client, d, retries, backoff_s)
-            if out.outcome in ("done", "kept") and d.symbol in positions:
+            base = positions.get(d.symbol, d.position)
+            if out.outcome in ("done", "kept") and base is not None:
                 price = out.price if out.price is not None else d.sl_price
-                positions[d.symbol] = replace(positions[d.symbol], sl_price=price, sl_order_id=out.order_id)
+                positions[d.symbol] = replace(base, sl_price=price, sl_order_id=out.order_id)
             elif out.outcome == "closed":
                 positions.pop(d.symbol, None)
         else:
@@ -367,7 +371,8 @@ def _send(alert: AlertFn, report: ReconcileReport, source: str) -> None:
 
 async def reconcile(client: Any, local_positions: Sequence[LocalPosition | Mapping[str, Any]], *,
                     default_sl_pct: float, journal: Journal, alert: AlertFn, pending_order_ids: Collection[str] = (),
-                    retries: int = 3, backoff_s: float = 0.2) -> ReconcileReport:
+                    sl_pct_by_symbol: Mapping[str, float] | None = None, retries: int = 3,
+                    backoff_s: float = 0.2) -> ReconcileReport:
     """Boot reconciliation: read positions and every open order (normal, TP/SL, trigger), the TP/SL history of
     symbols whose local position is gone, plan, apply. `report.positions` is the executor's new state."""
     check_sl_pct(default_sl_pct)
@@ -382,7 +387,8 @@ async def reconcile(client: Any, local_positions: Sequence[LocalPosition | Mappi
         except Exception as exc:  # noqa: BLE001 - the history only explains a drop; the drop happens anyway
             log.warning("TP/SL history of %s unavailable: %s", sym, exc)
     decisions = plan_reconciliation(locals_, positions, orders, default_sl_pct=default_sl_pct,
-                                    pending_order_ids=pending_order_ids, closed_stops=closed)
+                                    pending_order_ids=pending_order_ids, closed_stops=closed,
+                                    sl_pct_by_symbol=sl_pct_by_symbol)
     return await apply_reconciliation(client, decisions, journal=journal, alert=alert, retries=retries,
                                       backoff_s=backoff_s)
 

@@ -292,3 +292,49 @@ def test_the_watchdog_round_reports_missing_sl_and_its_guard_fixes_it(emu, tmp_p
     assert set(_stops(emulator)) == {"ETHUSDT"}
     assert [h["kind"] for h in service.alerts()] == ["reconcile", "missing_sl"]  # the fix, then the round's report
     assert service.stats()["sl_fixes"] == 1
+
+
+def test_the_guard_factory_pickles_reads_the_keys_in_the_actor_and_journals_the_fix(emu, tmp_path, monkeypatch):
+    import pickle
+
+    from actors.live_watchdog import WatchdogService
+    from radar.errors import ConfigError
+    from radar.live.messages import FeedHealth
+    from radar.live.sl_guard import guard_factory
+
+    emulator, url = emu
+    now = emulator.clock.now_ms()
+    db = f"sqlite:///{tmp_path / 'radar.db'}"
+    factory = pickle.loads(pickle.dumps(guard_factory(url, 5.0, grace_s=0.0, sl_pct_by_symbol={ETH: 2.0},
+                                                      database_url=db)))
+    emulator.account.open_position("ETHUSDT", "short", 0.3, now_ms=now)
+
+    class Feed:
+        class health:  # mimics an actor method handle
+            @staticmethod
+            def remote() -> Any:
+                async def answer() -> FeedHealth:
+                    return FeedHealth(True, now, {})
+                return answer()
+
+    for var in ("BITGET_API_KEY", "BITGET_SECRET", "BITGET_PASSPHRASE"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(ConfigError, match="BITGET_API_KEY, BITGET_SECRET, BITGET_PASSPHRASE not set"):
+        factory()
+    monkeypatch.setenv("BITGET_API_KEY", KEY)
+    monkeypatch.setenv("BITGET_SECRET", SECRET)
+    monkeypatch.setenv("BITGET_PASSPHRASE", PASSPHRASE)
+
+    async def body() -> Any:
+        service = WatchdogService(Feed(), {}, str(tmp_path), initial_capital_per_runner=1000.0, sl_guard=factory)
+        alerts = await service.check_now()
+        await service.stop()
+        return alerts
+
+    alerts = asyncio.run(body())
+
+    entry = emulator.account.position("ETHUSDT").entry_price
+    assert [a.kind for a in alerts] == ["missing_sl"]
+    assert _stops(emulator) == {"ETHUSDT": ("pos_loss", round(entry * 1.02, 2))}  # ETH's own 2 %
+    [row] = ReconcileJournal(create_engine(db)).events()
+    assert (row["source"], row["kind"], row["symbol"], row["outcome"]) == ("watchdog", "replace_sl", ETH, "done")

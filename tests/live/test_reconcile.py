@@ -46,6 +46,13 @@ def test_a_position_only_on_the_exchange_is_adopted_without_a_runner_and_gets_a_
     assert place.position.sl_price == pytest.approx(4133.178)
 
 
+def test_a_symbol_s_own_stop_distance_overrides_the_default():
+    decisions = plan_reconciliation([], [held(BTC), held(ETH)], [], default_sl_pct=5.0, sl_pct_by_symbol={ETH: 2.0})
+
+    stops = {d.symbol: d.sl_price for d in decisions if d.kind is DecisionKind.REPLACE_SL}
+    assert stops == {BTC: pytest.approx(ENTRY * 0.95), ETH: pytest.approx(ENTRY * 0.98)}
+
+
 def test_an_adopted_position_keeps_the_stop_it_already_has_on_the_exchange():
     decisions = plan_reconciliation([], [held()], [stop("77", price=3800.0)], default_sl_pct=5.0)
 
@@ -88,6 +95,14 @@ def test_open_orders_nobody_waits_on_are_orphans_and_pending_entries_are_left_al
 
     assert kinds(decisions) == [("cancel_orphan", BTC), ("ok", BTC), ("cancel_orphan", ETH)]
     assert [d.order.id for d in decisions if d.kind is DecisionKind.CANCEL_ORPHAN] == ["2", "3"]
+
+
+def test_a_stop_listed_as_pending_still_counts_as_the_position_s_stop():
+    decisions = plan_reconciliation([local()], [held()], [stop("sl-1")], default_sl_pct=5.0,
+                                    pending_order_ids={"sl-1", "c-sl-1"})
+
+    assert kinds(decisions) == [("ok", BTC)]
+    assert decisions[0].position.sl_order_id == "sl-1"
 
 
 def test_a_stale_stop_of_a_flat_symbol_and_a_second_stop_are_orphans():
