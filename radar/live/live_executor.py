@@ -77,6 +77,20 @@ def _code_in(exc: BaseException, *codes: str) -> bool:
 
 
 
+class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger for a ccxt client: every message is formatted, then `redact`ed, before it is logged."""
+
+    def __init__(self, logger: logging.Logger, redact: Callable[[str], str]) -> None:
+        super().__init__(logger, {})
+        self._redact = redact
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            kwargs.setdefault("stacklevel", 2)
+            self.logger.log(level, "%s", self._redact(text), **kwargs)
+
+
 class LiveExecutor:
     def __init__(self, client: Any, journal: OrderJournal, risk: RiskConfig,
                  assets: Mapping[str, AssetConfig] | Mapping[str, str], clock: Clock, config: ExecutorConfig, *,
@@ -101,6 +115,8 @@ class LiveExecutor:
         self.save_state = save_state
         self._secrets = [s for s in (getattr(client, "apiKey", None), getattr(client, "secret", None),
                                      getattr(client, "password", None)) if isinstance(s, str) and len(s) >= 4]
+        # ccxt logs every request's headers (ACCESS-KEY, ACCESS-PASSPHRASE) at DEBUG: redact them on the way out
+        client.logger = RedactingLogger(logging.getLogger("ccxt.base.exchange"), self.redact)
         self.rules: dict[str, ContractRules] = {}
         self.positions: dict[str, LivePosition] = {}
         self.last_seq: dict[str, int] = {}
@@ -835,8 +851,11 @@ class LiveExecutor:
 
     async def _cleanup(self, symbol: str) -> None:
         """After a position went flat: cancel its stop-loss / take-profit if still listed, journal their end."""
-        due = self._cleanup_due.pop(symbol, None)
-        if due is None or symbol in self.positions:
+        due = self._cleanup_due.get(symbol)
+        if due is None:
+            return
+        if symbol in self.positions:  # a new position: its own stop is in place of the old one
+            self._cleanup_due.pop(symbol, None)
             return
         pos, fired = due
         try:
@@ -844,8 +863,7 @@ class LiveExecutor:
                 plan = (t.get("info") or {}).get("planType")
                 if plan in _TPSL_PLANS:
                     await self.client.cancel_order(str(t["id"]), symbol, {"trigger": True, "planType": plan})
-        except ccxt.BaseError as exc:
-            self._cleanup_due[symbol] = due  # retried by the maintenance loop
+        except ccxt.BaseError as exc:  # left in _cleanup_due: the maintenance loop tries again
             log.warning("%s: cancelling the stops left after the close failed: %s", symbol, self.redact(exc))
             return
         for cid, kind in ((pos.sl_client_oid, "stop_loss"), (pos.tp_client_oid, "take_profit")):
@@ -853,13 +871,20 @@ class LiveExecutor:
                 row = self.journal.get(cid)
                 if row is not None and row["status"] in ("new", "live"):
                     self.journal.update(cid, status="executed" if fired == kind else "cancelled")
+        if self._cleanup_due.get(symbol) is due:
+            del self._cleanup_due[symbol]
 
     # ------------------------------------------------------------------------------------------ background
     async def _watch_loop(self) -> None:
         backoff = 0.5
         while self._running:
+            watch = asyncio.ensure_future(self.client.watch_orders())
             try:
-                orders = await self.client.watch_orders()
+                # ccxt fails a watch at once when it cannot connect or log in: one still waiting is subscribed
+                done, _ = await asyncio.wait({watch}, timeout=1.0)
+                if not done:
+                    self.ws_connected = True
+                orders = await watch
                 self.ws_connected = True
                 backoff = 0.5
                 for o in list(orders):
@@ -872,6 +897,9 @@ class LiveExecutor:
                 log.warning("private socket: %s: %s; polling by REST meanwhile", type(exc).__name__, self.redact(exc))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 30.0)
+            finally:
+                if not watch.done():
+                    watch.cancel()
 
     async def _maintenance_loop(self) -> None:
         while self._running:
@@ -1000,6 +1028,7 @@ class LiveExecutor:
             "collisions": list(self.collisions), "alerts": list(self.alerts), "closed": list(self.closed),
             "halted": [{"runner_id": r, "symbol": s, "reason": why} for (r, s), why in sorted(self.halted.items())],
             "runner_stops": list(self.runner_stops), "unmanaged_positions": dict(self.unmanaged),
+            "cleanup_pending": sorted(self._cleanup_due),
             "stats": dict(self.stats),
             "latency_ms": {"samples": len(lat), "p50": statistics.median(lat) if lat else None,
                            "max": lat[-1] if lat else None},
