@@ -212,7 +212,9 @@ def _plan_symbol(sym: str, locals_: list[LocalPosition], held: ExchangePosition 
             out.append(Decision(DecisionKind.OK, sym, f"{side_name(held.side)} {held.qty:g} @ {held.entry_price:g} "
                                 "matches the exchange", local.runner_id, pos, held))
 
-    want = pos.sl_price if pos.sl_price is not None else default_stop(held.entry_price, held.side, pct)
+    want = pos.sl_price  # the state's stop; without one, the exchange's, else the default rule
+    if want is None:
+        want = keep_sl.trigger_price if keep_sl and keep_sl.trigger_price else default_stop(held.entry_price, held.side, pct)
     if keep_sl is None:
         need = "no stop-loss on the exchange"
     elif keep_sl.plan_type != POSITION_SL and keep_sl.qty + 1e-12 < held.qty:

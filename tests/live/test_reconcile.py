@@ -133,6 +133,14 @@ def test_a_stop_at_another_price_is_moved_and_one_within_a_basis_point_is_kept()
     assert close_enough[0].position.sl_price == 3750.3  # the exchange's exact price is what the state keeps
 
 
+def test_a_state_without_a_stop_price_keeps_the_exchange_s_stop():
+    decisions = plan_reconciliation([local(sl=None, sl_id=None)], [held()], [stop("sl-9", price=3790.0)],
+                                    default_sl_pct=5.0)
+
+    assert kinds(decisions) == [("ok", BTC)]
+    assert (decisions[0].position.sl_price, decisions[0].position.sl_order_id) == (3790.0, "sl-9")
+
+
 def test_a_partial_stop_smaller_than_the_position_is_replaced():
     decisions = plan_reconciliation([local(qty=0.05)], [held(qty=0.05)], [stop(plan="loss_plan", qty=0.03)],
                                     default_sl_pct=5.0)
