@@ -44,7 +44,7 @@ class DataFeed:
         self.flush_every_s, self.funding_every_s = flush_every_s, funding_every_s
         self.open_interest_every_s = open_interest_every_s
         self.ws_keepalive_ms = ws_keepalive_ms
-        self.clock = ServerClock(speed)
+        self.clock = ServerClock(speed, detect_pause=True)  # synced from the exchange's time endpoint
         # A replay at `speed` x makes the 2 s close grace a few microseconds of real time: the clock closed
         # candles with their open/mid-way values before the final update arrived over the socket. Keep the
         # grace at least CLOSE_GRACE_REAL_S of real time (normally the next candle's row closes it first).

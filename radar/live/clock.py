@@ -21,8 +21,11 @@ class ServerClock:
     """Exchange server time: the last server timestamp seen, advanced by local elapsed time scaled by
     the replay speed (1.0 for a real exchange)."""
 
-    def __init__(self, speed: float = 1.0) -> None:
+    def __init__(self, speed: float = 1.0, *, detect_pause: bool = False) -> None:
+        """`detect_pause`: the syncs are readings of the server's clock (not, e.g., the time of the last message
+        seen, which stands still whenever nothing arrives), so two equal ones mean it is paused."""
         self.speed = speed
+        self.detect_pause = detect_pause
         self._lock = threading.Lock()
         self._server_ms: int | None = None
         self._local = 0.0
@@ -35,7 +38,7 @@ class ServerClock:
         then do not extrapolate until it moves again."""
         with self._lock:
             server_ms = int(server_ms)
-            self._paused = self._server_ms is not None and server_ms == self._server_ms
+            self._paused = self.detect_pause and self._server_ms is not None and server_ms == self._server_ms
             self._server_ms, self._local = server_ms, time.monotonic()
 
     def now_ms_unlocked(self) -> int:

@@ -19,7 +19,7 @@ def test_server_clock_extrapolates_at_the_replay_speed_between_syncs() -> None:
 
 def test_two_equal_readings_freeze_the_clock_until_the_server_moves_again() -> None:
     # Arrange: a replay paused at T (the boot of `radar up`)
-    clock = ServerClock(speed=180_000.0)
+    clock = ServerClock(speed=180_000.0, detect_pause=True)
     clock.sync(T)
     clock.sync(T)
     # Act
@@ -35,3 +35,12 @@ def test_two_equal_readings_freeze_the_clock_until_the_server_moves_again() -> N
 
 def test_without_a_sync_the_clock_is_the_wall_clock() -> None:
     assert abs(ServerClock().now_ms() - time.time() * 1000) < 1_000
+
+
+def test_without_pause_detection_equal_readings_keep_the_clock_running() -> None:
+    # the watchdog syncs from the last message time, which stands still while the feed is dead
+    clock = ServerClock(speed=3_600.0)
+    clock.sync(T)
+    clock.sync(T)
+    time.sleep(0.02)
+    assert clock.now_ms() >= T + 0.02 * 3_600_000 * 0.9
