@@ -5,12 +5,15 @@ export function fmtNum(v: number | null | undefined, digits = 2): string {
   return v.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
 
-/** A price with as many decimals as its size needs (BTC 67,540.5 / DOGE 0.16021). */
+/** Decimals a price of this size needs (BTC 67,540.5 / DOGE 0.16021). */
+export function priceDigits(price: number): number {
+  const a = Math.abs(price);
+  return a >= 1000 ? 1 : a >= 100 ? 2 : a >= 1 ? 3 : a >= 0.01 ? 5 : 7;
+}
+
 export function fmtPrice(v: number | null | undefined): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return "—";
-  const a = Math.abs(v);
-  const digits = a >= 1000 ? 1 : a >= 100 ? 2 : a >= 1 ? 3 : a >= 0.01 ? 5 : 7;
-  return fmtNum(v, digits);
+  return fmtNum(v, priceDigits(v));
 }
 
 export function fmtUsd(v: number | null | undefined, signed = false): string {

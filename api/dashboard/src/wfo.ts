@@ -27,17 +27,19 @@ export interface HeatmapGrid {
 }
 
 /** One cell per (x, y) value pair; when other parameters vary too, a cell shows the best combo among them
- * (what the parameter pair can reach), and keeps that combo for the per-window chart. */
+ * (what the parameter pair can reach), and keeps that combo for the per-window chart. An empty `yName`
+ * (a sweep with one varying parameter) gives a single row. */
 export function buildHeatmap(combos: ComboResult[], xName: string, yName: string, metric: ComboMetric): HeatmapGrid {
+  const yOf = (c: ComboResult) => (yName ? c.params[yName] : "all");
   const xv = sortValues(combos.map((c) => c.params[xName]));
-  const yv = sortValues(combos.map((c) => c.params[yName]));
+  const yv = sortValues(combos.map(yOf));
   const xi = new Map(xv.map((v, i) => [JSON.stringify(v), i]));
   const yi = new Map(yv.map((v, i) => [JSON.stringify(v), i]));
   const cells: (number | null)[][] = yv.map(() => xv.map(() => null));
   const best: (ComboResult | null)[][] = yv.map(() => xv.map(() => null));
   for (const c of combos) {
     const x = xi.get(JSON.stringify(c.params[xName]));
-    const y = yi.get(JSON.stringify(c.params[yName]));
+    const y = yi.get(JSON.stringify(yOf(c)));
     if (x === undefined || y === undefined) continue;
     const v = comboValue(c, metric);
     const cur = cells[y][x];

@@ -18,6 +18,8 @@ import {
 } from "lightweight-charts";
 import { useEffect, useRef } from "react";
 
+import { priceDigits } from "../format";
+
 export interface Candle {
   time: number; // epoch seconds (the library's UTCTimestamp)
   open: number;
@@ -66,7 +68,6 @@ export function CandleChart({ candles, lines, markers, height = 380, testId }: {
     });
     const s = c.addSeries(CandlestickSeries, {
       upColor: "#2ecc71", downColor: "#e74c3c", borderVisible: false, wickUpColor: "#2ecc71", wickDownColor: "#e74c3c",
-      priceFormat: { type: "price", precision: 6, minMove: 0.000001 },
     });
     chart.current = c;
     series.current = s;
@@ -84,6 +85,11 @@ export function CandleChart({ candles, lines, markers, height = 380, testId }: {
   useEffect(() => {
     const s = series.current;
     if (!s) return;
+    const last = candles[candles.length - 1]?.close;
+    if (last !== undefined) {
+      const precision = priceDigits(last);
+      s.applyOptions({ priceFormat: { type: "price", precision, minMove: 10 ** -precision } });
+    }
     s.setData(candles.map((k) => ({ ...k, time: k.time as UTCTimestamp })));
     if (!fitted.current && candles.length > 1) {
       chart.current?.timeScale().fitContent();

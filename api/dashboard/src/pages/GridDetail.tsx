@@ -122,7 +122,7 @@ export function GridDetailPage() {
                     <tr><th>Exit</th><th className="num">Entry px</th><th className="num">Exit px</th><th className="num">Legs</th><th>Reason</th><th className="num">Net PnL</th></tr>
                   </thead>
                   <tbody>
-                    {trades.slice(0, 50).map((t) => (
+                    {trades.slice(0, 20).map((t) => (
                       <tr key={t.trade_id}>
                         <td>{fmtTime(t.exit_ts)}</td><td className="num">{fmtPrice(t.entry_price)}</td><td className="num">{fmtPrice(t.exit_price)}</td>
                         <td className="num">{t.positions ?? "—"}</td><td>{t.reason}</td><td className={`num ${pnlClass(t.net_pnl)}`}>{fmtUsd(t.net_pnl, true)}</td>

@@ -20,7 +20,7 @@ export function TradesTable({ trades, liveIds, testId = "trades-table" }: { trad
         </thead>
         <tbody>
           {trades.map((t) => (
-            <tr key={t.trade_id} data-testid="trade-row" data-live={liveIds.has(t.trade_id) ? "true" : "false"} className={liveIds.has(t.trade_id) ? "row-new" : ""}>
+            <tr key={t.trade_id} data-testid="trade-row" data-trade-id={t.trade_id} data-live={liveIds.has(t.trade_id) ? "true" : "false"} className={liveIds.has(t.trade_id) ? "row-new" : ""}>
               <td>{fmtTime(t.exit_ts)}</td>
               <td><Link to={gridLink(t.runner_id)}>{t.runner_id}</Link></td>
               <td>{t.side}</td>

@@ -76,7 +76,7 @@ export function ScannerPage() {
                   <th className="num">Change</th>
                   <th className="hide-sm">Trend</th>
                   <th>Strategies · grid</th>
-                  <th className="num">Unrealized</th>
+                  <th className="num hide-sm">Unrealized</th>
                 </tr>
               </thead>
               <tbody>
@@ -84,7 +84,7 @@ export function ScannerPage() {
                   <tr key={r.symbol} data-testid="scanner-row" data-symbol={r.symbol}>
                     <td>
                       <b>{baseAsset(r.symbol)}</b>
-                      <div className="muted small">{r.symbol}</div>
+                      <div className="muted small hide-sm">{r.symbol}</div>
                     </td>
                     <td className="num" data-testid="scanner-price">{fmtPrice(r.price)}</td>
                     <td className={`num ${pnlClass(r.change)}`}>{fmtPct(r.change)}</td>
@@ -97,7 +97,7 @@ export function ScannerPage() {
                         ))}
                       </div>
                     </td>
-                    <td className={`num ${pnlClass(r.upnl)}`}>{r.open ? fmtUsd(r.upnl, true) : "—"}</td>
+                    <td className={`num hide-sm ${pnlClass(r.upnl)}`}>{r.open ? fmtUsd(r.upnl, true) : "—"}</td>
                   </tr>
                 ))}
               </tbody>

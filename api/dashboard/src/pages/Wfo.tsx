@@ -170,7 +170,7 @@ function JobDetail({ job }: { job: JobProgress }) {
   const sym = symbols.includes(symbol) ? symbol : (symbols[0] ?? "");
   const names = page?.param_names ?? [];
   const x = names.includes(axes.x) ? axes.x : (names[0] ?? "");
-  const y = names.includes(axes.y) && axes.y !== x ? axes.y : (names.find((n) => n !== x) ?? x);
+  const y = names.includes(axes.y) && axes.y !== x ? axes.y : (names.find((n) => n !== x) ?? "");
   const heat = useMemo(
     () => (page && x ? buildHeatmap(page.items.filter((c) => c.symbol === sym), x, y, metric) : null),
     [page, sym, x, y, metric],
@@ -238,12 +238,14 @@ function JobDetail({ job }: { job: JobProgress }) {
               <div className="controls">
                 <label>Symbol<select value={sym} onChange={(e) => setSymbol(e.target.value)} data-testid="heatmap-symbol">{symbols.map((s) => <option key={s}>{s}</option>)}</select></label>
                 <label>X<select value={x} onChange={(e) => setAxes({ ...axes, x: e.target.value })} data-testid="heatmap-x">{names.map((n) => <option key={n}>{n}</option>)}</select></label>
-                <label>Y<select value={y} onChange={(e) => setAxes({ ...axes, y: e.target.value })} data-testid="heatmap-y">{names.map((n) => <option key={n}>{n}</option>)}</select></label>
+                {names.length > 1 ? <label>Y<select value={y} onChange={(e) => setAxes({ ...axes, y: e.target.value })} data-testid="heatmap-y">{names.map((n) => <option key={n}>{n}</option>)}</select></label> : null}
                 <label>Metric<select value={metric} onChange={(e) => setMetric(e.target.value as ComboMetric)} data-testid="heatmap-metric">{METRICS.map((m) => <option key={m.id} value={m.id}>{m.label}</option>)}</select></label>
               </div>
               {heat ? (
-                <Heatmap xName={x} yName={y} xs={heat.xs} ys={heat.ys} cells={heat.cells} selected={cell} onSelect={(r, c) => setCell([r, c])} testId="wfo-heatmap" />
-              ) : null}
+                <Heatmap xName={x} yName={y || "all combos"} xs={heat.xs} ys={heat.ys} cells={heat.cells} selected={cell} onSelect={(r, c) => setCell([r, c])} testId="wfo-heatmap" />
+              ) : (
+                <Empty>no parameter varies across the combos: nothing to map</Empty>
+              )}
               <p className="muted small">
                 {page.total.toLocaleString("en-US")} combos; each cell is the best {METRICS.find((m) => m.id === metric)?.label} over the other parameters. Click a cell for its windows.
               </p>
