@@ -17,6 +17,8 @@ _COMMAND_MODULES = (
     "radar.cli.backtest_cmd",
     "radar.cli.wfo_cmd",
     "radar.cli.live_cmd",
+    "radar.cli.live_report_cmd",
+    "radar.cli.api_cmd",
     "radar.cli.config_cmd",
     "radar.cli.demo_cmd",
     "radar.cli.emulator_cmd",
