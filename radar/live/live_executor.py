@@ -67,6 +67,7 @@ EXCHANGE_CLOSE_SOURCES = {"pos_loss_market": "stop_loss", "pos_loss_limit": "sto
                           "pos_profit_market": "take_profit", "pos_profit_limit": "take_profit"}
 _TPSL_PLANS = ("pos_loss", "pos_profit", "loss_plan", "profit_plan")
 _EPS = 1e-12
+_CACHE_CHECK_S = 0.05  # while waiting for a fill, look at ccxt's order cache this often
 _QTY_DECIMALS = 12  # sums of fills are rounded so they do not drift (sizes are quoted with <= 8 decimals)
 
 
@@ -144,6 +145,7 @@ class LiveExecutor:
         self._last_position_poll = 0.0
         self._last_clock_sync = -math.inf
         self._restored_pending: list[dict[str, Any]] = []
+        self._cache_seen: dict[Any, tuple[Any, ...]] = {}  # ccxt order cache: the state last applied per order id
 
     # ------------------------------------------------------------------------------------------ helpers
     def redact(self, text: Any) -> str:
@@ -491,17 +493,35 @@ class LiveExecutor:
 
     async def _await_fill(self, order: TrackedOrder) -> None:
         """Until the order is final or `fill_timeout_s` passed; a push that does not come is replaced by a poll."""
-        deadline = time.monotonic() + self.cfg.fill_timeout_s
+        start = time.monotonic()
+        deadline, next_poll = start + self.cfg.fill_timeout_s, start + self.cfg.poll_after_s
+        self._sweep_cache()  # the fill's push often arrives with (or before) the order's REST answer
         while not order.final:
-            left = deadline - time.monotonic()
-            if left <= 0:
+            now = time.monotonic()
+            if now >= deadline:
                 log.warning("%s on %s not filled after %.1f s; followed in the background", order.client_oid,
                             order.symbol, self.cfg.fill_timeout_s)
                 return
             try:
-                await asyncio.wait_for(order.done.wait(), min(self.cfg.poll_after_s, left))
+                await asyncio.wait_for(order.done.wait(), min(_CACHE_CHECK_S, deadline - now))
             except asyncio.TimeoutError:
-                await self._poll(order)
+                self._sweep_cache()
+                if not order.final and time.monotonic() >= next_poll:
+                    await self._poll(order)
+                    next_poll = time.monotonic() + self.cfg.poll_after_s
+
+    def _sweep_cache(self) -> None:
+        """Apply what ccxt's order cache holds but no watch call returned: ccxt only wakes a call that is already
+        waiting, so of two pushes arriving together (an order's placement and its fill) the second lands in the
+        cache alone until the next push."""
+        cache = getattr(self.client, "orders", None)
+        if not cache:
+            return
+        for o in list(cache):
+            key = (o.get("id"), o.get("status"), o.get("remaining"), o.get("filled"))
+            if self._cache_seen.get(o.get("id")) != key:
+                self._cache_seen[o.get("id")] = key
+                self._apply_update(o, "ws")
 
     async def _poll(self, order: TrackedOrder) -> None:
         self.stats["polls"] += 1
@@ -888,7 +908,9 @@ class LiveExecutor:
                 self.ws_connected = True
                 backoff = 0.5
                 for o in list(orders):
+                    self._cache_seen[o.get("id")] = (o.get("id"), o.get("status"), o.get("remaining"), o.get("filled"))
                     self._apply_update(o, "ws")
+                self._sweep_cache()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the socket dropped: REST polling covers until it is back
