@@ -22,8 +22,10 @@ pytestmark = pytest.mark.slow
 PAGES = ("scanner", "grid", "equity", "positions", "arena", "wfo", "portfolio", "journal", "logs", "settings")
 SWEEP_STRATEGY = "bollinger_mr"  # the smallest grid (27 combos)
 SWEEP_SYMBOL = "BTC/USDT:USDT"
-# Windows of hours, not months: the demo's database holds only the candles replayed since it started.
+# Windows of hours, not months: the demo's database holds only the candles replayed since it started
+# (one 1h candle per second), so the sweep waits for two days of them: two IS+OOS windows.
 SWEEP_WINDOWS = {"is-days": "1", "oos-days": "0.5", "step-days": "0.5", "embargo-days": "0"}
+SWEEP_MIN_CANDLES = 48
 
 
 def replayed_symbols(system: RunningSystem) -> set[str]:
@@ -41,6 +43,19 @@ def replayed_symbols(system: RunningSystem) -> set[str]:
 
 def number(text: str) -> float:
     return float(text.replace(",", "").replace("+", "").replace("%", "").strip())
+
+
+def wait_for_candles(system: RunningSystem, symbol: str, rows: int, timeout_s: float = 180.0) -> int:
+    """Block until the system has stored `rows` candles of `symbol` (GET /api/data/status); returns the count."""
+    deadline = time.monotonic() + timeout_s
+    have = 0
+    while time.monotonic() < deadline:
+        series = httpx.get(f"{system.url}/api/data/status", timeout=10).json()["series"]
+        have = max((s["rows"] for s in series if s["symbol"] == symbol and s["timeframe"] == "1h"), default=0)
+        if have >= rows:
+            return have
+        time.sleep(1.0)
+    pytest.fail(f"{symbol}: {have} stored 1h candles after {timeout_s:.0f} s, the sweep needs {rows}")
 
 
 def goto(page: Any, route: str) -> None:
@@ -64,8 +79,11 @@ def test_scanner_lists_every_replayed_symbol_with_a_live_price(desktop: tuple[An
     page.get_by_test_id("connection-indicator").and_(page.locator("[data-state=open]")).wait_for(timeout=30_000)
     rows = page.get_by_test_id("scanner-row")
     rows.first.wait_for(timeout=30_000)
-    page.wait_for_function("n => document.querySelectorAll('[data-testid=scanner-row]').length >= n",
-                           arg=len(expected), timeout=30_000)
+    # Every row with a price: a symbol's first price comes with its first replayed candle.
+    page.wait_for_function("""n => {
+        const cells = [...document.querySelectorAll('[data-testid=scanner-price]')];
+        return cells.length >= n && cells.every(c => c.textContent.trim() !== '—');
+    }""", arg=len(expected), timeout=60_000)
     shown = {rows.nth(i).get_attribute("data-symbol") for i in range(rows.count())}
     prices = {rows.nth(i).get_attribute("data-symbol"): number(rows.nth(i).get_by_test_id("scanner-price").inner_text())
               for i in range(rows.count())}
@@ -125,6 +143,8 @@ def test_a_trade_closed_by_the_system_appears_live_on_the_positions_page(desktop
 def test_the_wfo_explorer_runs_a_small_sweep_to_100_percent_and_draws_its_heatmap(
         desktop: tuple[Any, PageErrors], system: RunningSystem) -> None:
     page, errors = desktop
+    if system.kind == "demo":
+        wait_for_candles(system, SWEEP_SYMBOL, SWEEP_MIN_CANDLES)
     save_api_key(page, system.api_key)
     goto(page, "wfo")
     page.get_by_test_id("wfo-strategy").locator(f"option[value={SWEEP_STRATEGY}]").wait_for(state="attached")

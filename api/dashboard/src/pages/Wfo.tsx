@@ -259,7 +259,7 @@ function JobDetail({ job }: { job: JobProgress }) {
             <>
               <BarChart bars={windows.map((w) => ({ label: `W${w.window}`, value: w.oos_sharpe }))} testId="wfo-windows-chart" />
               {stitchedOf(result).length > 1 ? (
-                <LineChart series={[{ name: "stitched OOS equity", points: stitchedOf(result) }]} baseline={stitchedOf(result)[0]?.[1]} height={160} yFormat={(v) => fmtNum(v, 3)} xFormat={fmtDate} testId="wfo-stitched-chart" />
+                <LineChart series={[{ name: "stitched OOS equity", points: stitchedOf(result) }]} baseline={stitchedOf(result)[0]?.[1]} height={160} yFormat={(v) => fmtNum(v, Math.abs(v) >= 100 ? 0 : 3)} xFormat={fmtDate} testId="wfo-stitched-chart" />
               ) : null}
             </>
           ) : (
