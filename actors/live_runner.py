@@ -2,7 +2,7 @@
 
 Candles arrive in order from the data feed (sync actor: calls run one at a time, in submission order);
 each is processed once (seq and timestamp checks in the host and runners). Every trade goes to the state
-store's journal, then to the executor, then the host state is saved — on every trade and at least every
+store's journal and the executor at once (both idempotent), then the host state is saved — on every trade and at least every
 `save_every_s` otherwise. A restarted actor (max_restarts) restores that state and catches up from the
 candles the feed stored while it was down.
 """
@@ -98,8 +98,10 @@ class StrategyRunner:
     def _emit(self, events: list[TradeEvent]) -> None:
         if not events:
             return
-        ray.get(self.state_store.record_events.remote(events))  # journal first
-        ray.get(self.executor.on_events.remote(events))  # executor state next
+        # The journal (keyed by runner#seq) and the executor (per-runner seq high-water mark) both recognise a
+        # re-delivered event, so they take it at the same time; this runner's state is saved only once both
+        # have it: a crash in between makes the restored runner send the event again, never lose it.
+        ray.get([self.state_store.record_events.remote(events), self.executor.on_events.remote(events)])
         self.events_sent += len(events)
         self._save()  # then this runner's state
         if self.telegram is not None:

@@ -1,8 +1,8 @@
 """StateStore actor: the single writer of trades, position events, journal snapshots and the state files.
 
-Order on every trade (see radar/live/state.py): journal first, then executor_state.json, then
-simulator_state.json — so after a kill -9 a restarted system may see an event twice (journal inserts
-are idempotent) but never loses one. It runs on the head node (custom resource "head" when present)
+Order on every trade (see radar/live/state.py): the journal and executor_state.json (in either order, both
+idempotent), then simulator_state.json — so after a kill -9 a restarted system may see an event twice
+(journal inserts and the executor's seq check ignore it) but never loses one. It runs on the head node (custom resource "head" when present)
 so a restarted actor finds its files again.
 """
 from __future__ import annotations

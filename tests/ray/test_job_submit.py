@@ -115,8 +115,9 @@ def _kill_cluster(pgid: int, temp_dir: Path) -> None:
         time.sleep(0.2)
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def cluster() -> Iterator[Cluster]:
+    """One cluster for this module's jobs (each has its own submission id, database and data dir)."""
     # A short temp dir: Ray's unix sockets live under it and socket paths are limited to 107 bytes.
     temp_dir = Path(tempfile.mkdtemp(prefix="rjs", dir="/tmp"))
     gcs, dash, client, agent_http, agent_grpc, metrics, env_agent = _free_ports(7)
@@ -181,11 +182,9 @@ def test_wfo_submitted_as_ray_job_runs_on_the_cluster_and_stores_its_result(tmp_
     runtime_env = {"env_vars": {"DATABASE_URL": f"sqlite:///{db}"}}
 
     # Act: submit and wait (`ray job submit` tails the logs until the job ends)
-    t0 = time.monotonic()
     submit = _ray_cli(cluster, "job", "submit", "--address", cluster.dashboard, "--submission-id", SUBMISSION,
                       "--working-dir", str(wd), "--runtime-env-json", json.dumps(runtime_env), "--",
                       "python", *_wfo_args("config", "ray", JOB), timeout=180)
-    submit_s = time.monotonic() - t0
     state = subprocess.run([sys.executable, "-c", CLIENT_SCRIPT, cluster.dashboard, SUBMISSION], env=cluster.env,
                            capture_output=True, text=True, timeout=60)
     logs = _ray_cli(cluster, "job", "logs", "--address", cluster.dashboard, SUBMISSION)
@@ -209,7 +208,6 @@ def test_wfo_submitted_as_ray_job_runs_on_the_cluster_and_stores_its_result(tmp_
     assert summary["evaluations"] == 8 * WINDOWS * 2 and summary["resumed_windows"] == 0
     result = summary["results"][0]
     assert result["symbol"] == "BTC/USDT:USDT" and result["grade"] in ("A", "B", "C", "D", "F")
-    assert submit_s < 150, f"job took {submit_s:.0f} s"
 
     # Assert: the job's database (its DATABASE_URL) holds the finished job, every window and the result
     con = sqlite3.connect(db)
