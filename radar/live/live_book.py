@@ -62,7 +62,7 @@ class LivePosition:
     """The executor's view of one exchange position (one per symbol in one-way mode) and its protection."""
 
     symbol: str
-    runner_id: str
+    runner_id: str | None  # None: adopted from the exchange by reconciliation, no runner manages it
     strategy: str
     side: int
     qty: float
@@ -83,8 +83,9 @@ class LivePosition:
     closing: bool = False  # an emergency close is under way
 
     def plain(self) -> dict[str, Any]:
-        """The shared shape of a local position (reconciliation reads it)."""
-        return {"symbol": self.symbol, "runner_id": self.runner_id, "side": side_name(self.side), "qty": self.qty,
+        """The shared shape of a local position (`radar.live.exchange_state.LocalPosition`, reconciliation):
+        side +1 long / -1 short, runner_id None for a position adopted from the exchange."""
+        return {"symbol": self.symbol, "runner_id": self.runner_id, "side": self.side, "qty": self.qty,
                 "avg_entry": self.avg_entry, "sl_price": self.sl_price, "sl_order_id": self.sl_order_id,
                 "tp_price": self.tp_price, "tp_order_id": self.tp_order_id}
 
@@ -95,12 +96,19 @@ class LivePosition:
                 "tp_attempts": self.tp_attempts}
 
     @classmethod
-    def from_state(cls, plain: Mapping[str, Any], meta: Mapping[str, Any]) -> LivePosition:
-        return cls(symbol=plain["symbol"], runner_id=plain["runner_id"], strategy=meta["strategy"],
-                   side=1 if plain["side"] == "long" else -1, qty=float(plain["qty"]),
-                   avg_entry=float(plain["avg_entry"]), seq=int(meta["seq"]), event_ts=int(meta["event_ts"]),
-                   opened_ms=int(meta["opened_ms"]), fixed_sl=meta.get("fixed_sl"), fixed_tp=meta.get("fixed_tp"),
-                   sl_price=plain.get("sl_price"), sl_order_id=plain.get("sl_order_id"),
+    def from_state(cls, plain: Mapping[str, Any], meta: Mapping[str, Any] | None = None,
+                   opened_ms: int = 0) -> LivePosition:
+        """From the plain dict (+ the executor's own `meta`). Without meta (a position reconciliation adopted
+        from the exchange) no runner's rule applies: its stop stays where it is (`sl_price`)."""
+        side = plain["side"]
+        side = (1 if side == "long" else -1) if isinstance(side, str) else int(side)
+        sl = None if plain.get("sl_price") is None else float(plain["sl_price"])
+        if meta is None:
+            meta = {"strategy": "", "seq": 0, "event_ts": 0, "opened_ms": opened_ms, "fixed_sl": sl}
+        return cls(symbol=plain["symbol"], runner_id=plain.get("runner_id"), strategy=meta["strategy"], side=side,
+                   qty=float(plain["qty"]), avg_entry=float(plain["avg_entry"]), seq=int(meta["seq"]),
+                   event_ts=int(meta["event_ts"]), opened_ms=int(meta["opened_ms"]), fixed_sl=meta.get("fixed_sl"),
+                   fixed_tp=meta.get("fixed_tp"), sl_price=sl, sl_order_id=plain.get("sl_order_id"),
                    sl_client_oid=meta.get("sl_client_oid"), sl_generation=int(meta.get("sl_generation", 0)),
                    tp_price=plain.get("tp_price"), tp_order_id=plain.get("tp_order_id"),
                    tp_client_oid=meta.get("tp_client_oid"), tp_attempts=int(meta.get("tp_attempts", 0)))

@@ -78,6 +78,11 @@ def _code_in(exc: BaseException, *codes: str) -> bool:
 
 
 
+def _owner(pos: LivePosition) -> str:
+    """Who a position's stop orders are named after (a position adopted from the exchange has no runner)."""
+    return pos.runner_id or f"adopted:{pos.symbol}"
+
+
 class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """A logger for a ccxt client: every message is formatted, then `redact`ed, before it is logged."""
 
@@ -188,9 +193,18 @@ class LiveExecutor:
             params["marginMode"] = "isolated"  # ccxt sends crossed otherwise (40808)
         return params
 
-    def _sl_percent(self, runner_id: str, strategy: str) -> float | None:
-        pct = self.cfg.sl_percent.get(runner_id, self.cfg.sl_percent.get(strategy))
+    def _sl_percent(self, runner_id: str | None, strategy: str) -> float | None:
+        pct = self.cfg.sl_percent.get(runner_id or "", self.cfg.sl_percent.get(strategy))
         return None if pct is None else float(pct)
+
+    def _symbol_sl_percent(self) -> dict[str, float]:
+        """Stop distance per symbol (the tightest of the runners trading it), for reconciliation."""
+        out: dict[str, float] = {}
+        for key, pct in self.cfg.sl_percent.items():
+            _, sep, sym = key.partition(":")
+            if sep and sym in self.cfg.leverage:
+                out[sym] = min(out.get(sym, float(pct)), float(pct))
+        return out
 
     # ------------------------------------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -708,7 +722,7 @@ class LiveExecutor:
         close_side = order_side(pos.side, True)
         moving = pos.sl_order_id is not None
         if pos.sl_client_oid is None:
-            pos.sl_client_oid = client_order_id(pos.runner_id, pos.seq, pos.event_ts, Purpose.STOP_LOSS,
+            pos.sl_client_oid = client_order_id(_owner(pos), pos.seq, pos.event_ts, Purpose.STOP_LOSS,
                                                 pos.sl_generation)
         cid = pos.sl_client_oid
         self.journal.record_external(cid, symbol=sym, side=close_side, order_type="stop_loss", qty=pos.qty,
@@ -756,7 +770,7 @@ class LiveExecutor:
                     pos.sl_order_id = None
                     pos.sl_generation += 1
                     self.journal.update(cid, status="cancelled", error="gone from the exchange")
-                    cid = pos.sl_client_oid = client_order_id(pos.runner_id, pos.seq, pos.event_ts,
+                    cid = pos.sl_client_oid = client_order_id(_owner(pos), pos.seq, pos.event_ts,
                                                               Purpose.STOP_LOSS, pos.sl_generation)
                     self.journal.record_external(cid, symbol=sym, side=close_side, order_type="stop_loss",
                                                  qty=pos.qty, reduce_only=True, runner_id=pos.runner_id,
@@ -769,7 +783,7 @@ class LiveExecutor:
     async def _place_take_profit(self, pos: LivePosition) -> None:
         sym, tp = pos.symbol, self.rules[pos.symbol].round_price(float(pos.fixed_tp or 0))
         pos.tp_attempts += 1
-        cid = pos.tp_client_oid = pos.tp_client_oid or client_order_id(pos.runner_id, pos.seq, pos.event_ts,
+        cid = pos.tp_client_oid = pos.tp_client_oid or client_order_id(_owner(pos), pos.seq, pos.event_ts,
                                                                        Purpose.TAKE_PROFIT)
         close_side = order_side(pos.side, True)
         self.journal.record_external(cid, symbol=sym, side=close_side, order_type="take_profit", qty=pos.qty,
@@ -1093,24 +1107,51 @@ class LiveExecutor:
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"live executor: saved state is incomplete or malformed: {exc!r}") from exc
 
-    async def reconcile(self) -> Any:
-        """Boot reconciliation hook: calls `radar.live.reconcile.reconcile` when that module exists (built
-        separately) with the local positions and a snapshot of the exchange; None without it."""
+    async def reconcile(self, *, default_sl_pct: float | None = None,
+                        journal: Callable[[dict[str, Any]], None] | None = None) -> Any:
+        """Reconcile the local positions with the exchange (`radar.live.reconcile.reconcile`, when that module
+        exists; None without it) and take its result as the new local positions: orphan orders cancelled,
+        positions dropped / adopted (runner_id None) / resized, missing stops placed. Orders in flight are
+        not orphans. Meant for boot, after `restore` and `start`, before the first `on_events`.
+        `default_sl_pct`: the stop of an adopted position (default: the tightest configured);
+        `journal(decision)`: where each decision is recorded (default: `reconcile_events`, source boot)."""
         try:
             module = importlib.import_module("radar.live.reconcile")
         except ModuleNotFoundError:
             return None
-        fn = getattr(module, "reconcile", None)
-        if fn is None:
-            return None
-        snapshot = {
-            "positions": await self.client.fetch_positions(self.cfg.symbols),
-            "stops": {s: await self.client.fetch_open_orders(s, None, None, {"trigger": True, "planType": "profit_loss"})
-                      for s in self.cfg.symbols},
-        }
-        result = fn(self.local_positions(), snapshot)
-        return await result if asyncio.iscoroutine(result) else result
+        by_symbol = self._symbol_sl_percent()
+        pcts = list(by_symbol.values()) or [float(v) for v in self.cfg.sl_percent.values()]
+        default = float(default_sl_pct) if default_sl_pct is not None else (min(pcts) if pcts else 20.0)
+        if journal is None:
+            try:
+                from radar.live.reconcile_journal import ReconcileJournal
 
+                journal = ReconcileJournal(self.journal.engine, source="boot").record
+            except ImportError:
+                journal = lambda decision: None  # noqa: E731
+        pending = [o.order_id for o in self._orders.values() if not o.final and o.order_id]
+        report = await module.reconcile(self.client, self.local_positions(), default_sl_pct=default, journal=journal,
+                                        alert=lambda kind, text: self._alert(kind, text), pending_order_ids=pending,
+                                        sl_pct_by_symbol=by_symbol, retries=self.cfg.sl_attempts,
+                                        backoff_s=self.cfg.sl_backoff_s)
+        self._take_reconciled(report.positions)
+        return report
+
+    def _take_reconciled(self, positions: Sequence[Mapping[str, Any]]) -> None:
+        fresh: dict[str, LivePosition] = {}
+        for p in positions:
+            old = self.positions.get(p["symbol"])
+            if old is not None and old.runner_id == p.get("runner_id"):
+                pos = LivePosition.from_state(p, old.meta())
+                pos.sl_price = None if p.get("sl_price") is None else float(p["sl_price"])
+            else:
+                pos = LivePosition.from_state(p, None, self.clock.now_ms())
+            fresh[pos.symbol] = pos
+        for sym, old in self.positions.items():
+            if sym not in fresh:
+                self.halted[(old.runner_id or "", sym)] = "closed_outside"
+        self.positions = fresh
+        self._dirty = True
 
 
 def selector_candidates(engine: Any, runners: Sequence[tuple[str, str, str]]) -> list[StrategyStats]:

@@ -551,7 +551,7 @@ def test_state_round_trips_and_a_restarted_executor_keeps_protecting_the_positio
     [saved] = state["positions"]
     assert set(saved) == {"symbol", "runner_id", "side", "qty", "avg_entry", "sl_price", "sl_order_id", "tp_price",
                           "tp_order_id"}
-    assert (saved["side"], saved["qty"], saved["sl_order_id"]) == ("long", 0.1, _stops(emulator)[0].order_id)
+    assert (saved["side"], saved["qty"], saved["sl_order_id"]) == (1, 0.1, _stops(emulator)[0].order_id)
     assert state["last_seq"] == {RUNNER: 1}
     [pos] = positions
     assert pos["qty"] == pytest.approx(0.2) and pos["sl_order_id"] == saved["sl_order_id"]  # moved, not replaced
@@ -589,3 +589,28 @@ def test_secrets_never_reach_logs_errors_alerts_or_the_status(harness, candles, 
     assert [a.kind for a in harness.alerts] == ["missing_sl"]  # the emergency close path ran too
     for secret in (KEY, SECRET, PASSPHRASE, wrong, "unknown-key-77aa"):
         assert secret not in everything
+
+
+def test_reconcile_puts_back_a_stop_lost_on_the_exchange_and_adopts_an_unknown_position(harness, candles):
+    emulator = harness.emulator
+
+    async def body() -> tuple[Any, list[dict[str, Any]], str]:
+        async with harness.executor() as ex:
+            await ex.on_events([_open(candles, 1, START, 0.1)])
+            lost = ex.local_positions()[0]["sl_order_id"]
+            emulator.account.cancel_triggers("BTCUSDT", "pos_loss", now_ms=emulator.clock.now_ms())  # behind its back
+            emulator.account.open_position("ETHUSDT", "short", 0.5, now_ms=emulator.clock.now_ms())  # a manual trade
+            report = await ex.reconcile(journal=lambda decision: None)
+            return report, ex.local_positions(), lost
+
+    report, positions, lost = asyncio.run(body())
+
+    assert report.kinds() == {"ok": [SYM], "replace_sl": [SYM, ETH], "adopt": [ETH]} and not report.failed
+    by_symbol = {p["symbol"]: p for p in positions}
+    btc, eth = by_symbol[SYM], by_symbol[ETH]
+    assert btc["runner_id"] == RUNNER and btc["sl_order_id"] not in (None, lost)
+    assert (eth["runner_id"], eth["side"], eth["qty"]) == (None, -1, 0.5)
+    stops = {t.symbol: t for t in _stops(emulator)}
+    assert set(stops) == {"BTCUSDT", "ETHUSDT"}
+    assert stops["BTCUSDT"].order_id == btc["sl_order_id"] and stops["ETHUSDT"].order_id == eth["sl_order_id"]
+    assert eth["sl_price"] == pytest.approx(float(candles.open[START]) * 1.2, rel=1e-3)  # 20% above a short's entry
