@@ -27,8 +27,11 @@ Rules it keeps:
 - Every `snapshot_interval` (5 min) the account equity goes to the risk manager (session and global kill
   switches); its events become alerts.
 
-API keys are never logged: ccxt error texts are passed through `redact` before they reach a log line,
-the journal or an alert.
+An account that cannot be read refuses the entry (`exchange_unavailable`): the free margin is never guessed.
+
+API keys are never logged: ccxt error texts pass through `redact` before they reach a log line, the
+journal or an alert, and the client's own DEBUG request log (which prints the ACCESS-KEY and
+ACCESS-PASSPHRASE headers) goes through a `RedactingLogger`.
 """
 from __future__ import annotations
 
@@ -74,7 +77,6 @@ _QTY_DECIMALS = 12  # sums of fills are rounded so they do not drift (sizes are 
 def _code_in(exc: BaseException, *codes: str) -> bool:
     text = str(exc)
     return any(f'"{c}"' in text or f" {c} " in f" {text} " for c in codes)
-
 
 
 
@@ -363,7 +365,16 @@ class LiveExecutor:
         if pos is not None and pos.runner_id == intent.runner_id and pos.side != intent.position_side:
             return "side_conflict", (f"{intent.runner_id} holds a {side_name(pos.side)} position on {intent.symbol}; "
                                      f"a one-way account would net the {side_name(intent.position_side)} entry")
-        account = await self._account_view()
+        account, error = None, ""
+        for attempt in range(self.cfg.submit_attempts):
+            try:
+                account = await self._account_view()
+                break
+            except ccxt.NetworkError as exc:  # refusing is safe; guessing the free margin is not
+                error = f"{type(exc).__name__}: {self.redact(exc)}"
+                await asyncio.sleep(self.cfg.retry_backoff_s * 2 ** attempt)
+        if account is None:
+            return "exchange_unavailable", f"the account could not be read for the pre-trade checks ({error})"
         lev = self.cfg.leverage[intent.symbol]
         decision = self.risk.check_entry(EntryRequest(intent.runner_id, intent.strategy, intent.symbol,
                                                       intent.position_side, intent.notional, intent.notional / lev),

@@ -532,6 +532,22 @@ def test_each_risk_rule_refuses_the_entry_with_its_reason_in_the_journal_and_the
     assert status["risk"]["refusals"] == {reason: 1}
 
 
+def test_an_account_that_cannot_be_read_refuses_the_entry_instead_of_guessing(harness, candles):
+    emulator = harness.emulator
+
+    async def body() -> tuple[int, dict[str, Any]]:
+        async with harness.executor() as ex:
+            emulator.faults.server_error(3, status=503, match="account/accounts")  # every pre-trade read fails
+            sent = await ex.on_events([_open(candles, 1, START, 0.1)])
+            return sent, ex.status()
+
+    sent, status = asyncio.run(body())
+
+    assert sent == 0 and _entries(emulator) == []
+    [refusal] = status["refusals"]
+    assert refusal["reason"] == "exchange_unavailable" and "ExchangeNotAvailable" in refusal["detail"]
+
+
 # ---------------------------------------------------------------- state and secrets
 def test_state_round_trips_and_a_restarted_executor_keeps_protecting_the_position(harness, candles):
     emulator = harness.emulator
