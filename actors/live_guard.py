@@ -34,8 +34,8 @@ class PortfolioGuardService:
             self.guard.load_state(saved)
         self._last_save = time.monotonic()
 
-    def check_entry(self, runner_id: str, margin: float) -> str | None:
-        return self.guard.check_entry(runner_id, margin)
+    def check_entry(self, runner_id: str, margin: float, used_margin: float | None = None) -> str | None:
+        return self.guard.check_entry(runner_id, margin, used_margin)
 
     def report(self, reports: list[RunnerReport]) -> None:
         events = self.guard.report(reports)

@@ -66,7 +66,8 @@ class StrategyRunner:
         return {s: self.host.last_seq[k] for s in self.symbols if (k := f"{s}|{self.timeframe}") in self.host.last_seq}
 
     def _ask_guard(self, runner_id: str, margin: float) -> bool:
-        reason = ray.get(self.guard.check_entry.remote(runner_id, margin))
+        runner = self.host.runners[runner_id.partition(":")[2]]
+        reason = ray.get(self.guard.check_entry.remote(runner_id, margin, runner.used_margin))
         if reason is not None:
             self.refused[reason] = self.refused.get(reason, 0) + 1
         return reason is None

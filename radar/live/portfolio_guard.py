@@ -50,8 +50,16 @@ class PortfolioGuard:
         self.events: list[KillSwitchEvent] = []
 
     # -- entries --------------------------------------------------------------------------------------
-    def check_entry(self, runner_id: str, margin: float) -> str | None:
-        """None when the entry may go ahead (its margin is reserved), else the reason it is refused."""
+    def check_entry(self, runner_id: str, margin: float, used_margin: float | None = None) -> str | None:
+        """None when the entry may go ahead (its margin is reserved), else the reason it is refused.
+
+        `used_margin`: the asking runner's margin right now. Its last report is a candle old, and within a
+        candle a runner may close a grid and open the next one: without this the guard counted the closed
+        grid's margin and refused what the backtester allows."""
+        if used_margin is not None:
+            if runner_id not in self.symbol_of:
+                raise KeyError(f"portfolio guard: unknown runner {runner_id!r} (known: {sorted(self.symbol_of)})")
+            self.margins[runner_id] = float(used_margin)
         reason = self._refusal(runner_id, margin)
         if reason is None:
             self.margins[runner_id] = self.margins.get(runner_id, 0.0) + margin

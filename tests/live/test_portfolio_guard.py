@@ -127,3 +127,15 @@ def test_unknown_runner_and_bad_state_fail_with_the_name() -> None:
         guard.check_entry("momentum:SOL", 1.0)
     with pytest.raises(ValueError, match="version 99"):
         guard.load_state({"version": 99})
+
+
+def test_the_asking_runners_current_margin_replaces_its_candle_old_report() -> None:
+    # Arrange: the runner's last report holds a full 2,500 grid on BTC; within the next candle it closed it
+    guard = _guard()
+    guard.report([RunnerReport("grid_atr:BTC", T0, 3_400.0, 2_500.0)])
+    # Act
+    stale = guard.check_entry("grid_atr:BTC", 833.33)
+    current = guard.check_entry("grid_atr:BTC", 833.33, used_margin=0.0)
+    # Assert
+    assert stale == ASSET_CAP and current is None
+    assert guard.margins["grid_atr:BTC"] == pytest.approx(833.33)

@@ -75,7 +75,7 @@ def test_paper_trading_through_the_emulator_equals_the_runner_on_the_same_candle
     journal = [t for t in _journal(db)]
     expected = [t for t in _reference_trades(one_symbol_config, stored.candles(SYM, "1h")) if not t.end_of_data]
     assert len(expected) >= 5
-    assert [_key(t) for t in journal] == [_key(t) for t in expected][:len(journal)]
+    assert [_key(t) for t in journal] == [_key(t) for t in expected][:len(journal)], st["runners"][0].get("guard_refusals")
     assert len(journal) >= len(expected) - 1  # a trade may close on the last candle before shutdown
 
 
