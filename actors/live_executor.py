@@ -82,6 +82,13 @@ class Executor:
             self.live.restore(saved)
         self.loop = LoopThread("live-executor").start()
         self.loop.run(self.live.start(), LIVE_CALL_TIMEOUT_S)
+        # Boot reconciliation (SPEC §9): the saved positions against the exchange's positions and open orders,
+        # before the runners' first event; every decision is journalled (reconcile_events) and alerted.
+        report = self.loop.run(self.live.reconcile(), LIVE_CALL_TIMEOUT_S)
+        self.reconciled = [] if report is None else [
+            {"kind": str(getattr(o.decision.kind, "value", o.decision.kind)), "symbol": o.decision.symbol,
+             "outcome": o.outcome, "detail": o.detail} for o in report.outcomes]
+        self._save_live(self.loop.call(self.live.to_state))
 
     def _save_live(self, state: dict[str, Any]) -> None:
         ray.get(self.state_store.save_executor.remote(state))
@@ -103,8 +110,10 @@ class Executor:
 
     def status(self) -> dict[str, Any]:
         if self.mode == "live":
-            return self.loop.call(self.live.status) | {"fills": self.fills,
-                                                       "open_positions": self.loop.call(self.live.local_positions)}
+            st = self.loop.call(self.live.status)
+            return st | {"fills": self.fills, "open_positions": self.loop.call(self.live.local_positions),
+                         "kill_switch_active": bool(st["risk"]["global"]["blocked"] or st["risk"]["session"]["tripped"]),
+                         "reconciled": list(self.reconciled)}
         return {"mode": self.mode, "fills": self.fills,
                 "open_positions": [dataclasses.asdict(p) for p in self.paper.open_positions()]}
 
@@ -121,6 +130,20 @@ class Executor:
         self.loop.stop()
         self.loop = None
         self._save_live(state)
+
+    def kill(self, reason: str = "manual") -> None:
+        """Live: the risk manager refuses every entry until `reset_kill_switch` (paper: the portfolio guard's
+        manual kill is the switch; nothing to do here)."""
+        if self.mode == "live":
+            self.loop.call(lambda: self.live.risk.kill(reason))
+            self._save_live(self.loop.call(self.live.to_state))
+
+    def reset_kill_switch(self) -> dict[str, Any]:
+        """Live: lift the risk manager's manual kill, global freeze and session switch (operator reset)."""
+        if self.mode == "live":
+            self.loop.call(self.live.risk.reset_kill_switch)
+            self._save_live(self.loop.call(self.live.to_state))
+        return self.status()
 
     def ping(self) -> bool:
         return True

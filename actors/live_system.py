@@ -32,6 +32,7 @@ from actors.live_watchdog import WatchdogActor
 NAMESPACE = "scalp_radar"
 STATE_STORE, EXECUTOR, FEED, GUARD = "state_store", "executor", "data_feed", "portfolio_guard"
 WATCHDOG = "watchdog"
+DEFAULT_SL_PCT = 5.0  # a stop for a position the watchdog finds unprotected when no strategy names one
 
 
 def runner_name(strategy: str) -> str:
@@ -89,7 +90,7 @@ class LiveSystem:
                                              detached=self.opt.detached)
         if self.opt.telegram is not None:  # the notifier, before anything that may alert
             self.telegram = TelegramActor.options(**self._opts(TELEGRAM)).remote(
-                self.opt.telegram, "paper", float(risk.initial_capital), sum(len(s.symbols) for s in self.strategies),
+                self.opt.telegram, self.opt.mode, float(risk.initial_capital), sum(len(s.symbols) for s in self.strategies),
                 len(self.symbols), [s.name for s in self.strategies])
         if self.opt.mode == "live":
             from radar.live.live_book import LiveSetup
@@ -133,15 +134,37 @@ class LiveSystem:
     def _boot_watchdog(self) -> None:
         # Last in the boot order, first to stop: it never reports the system's own boot or shutdown as a fault.
         risk = self.cfg.risk
-        self.watchdog = WatchdogActor.options(**self._opts(WATCHDOG)).remote(
+        options = self._opts(WATCHDOG)
+        sl_guard = None
+        if self.opt.mode == "live":
+            # Live: each round the watchdog also asks the exchange for positions without a stop-loss and protects
+            # them (the keys travel in its runtime env; the guard's client is built inside the actor).
+            from radar.live.sl_guard import guard_factory
+
+            by_symbol = self._sl_percent_by_symbol()
+            sl_guard = guard_factory(self.opt.exchange_url, min(by_symbol.values(), default=DEFAULT_SL_PCT),
+                                     symbols=self.symbols, sl_pct_by_symbol=by_symbol,
+                                     database_url=self.opt.database_url)
+            options["runtime_env"] = {"env_vars": live_env()}
+        self.watchdog = WatchdogActor.options(**options).remote(
             self.feed, dict(self.runners), self.opt.data_dir,
             initial_capital_per_runner=float(risk.initial_capital) / sum(len(s.symbols) for s in self.strategies),
             interval_s=self.opt.watchdog_interval_s or risk.watchdog.interval_s,
             ping_timeout_s=self.opt.watchdog_ping_timeout_s, stale_after_s=risk.watchdog.stale_after_s,
             min_free_disk_mb=risk.watchdog.min_free_disk_mb,
             cooldowns=self.opt.watchdog_cooldowns or risk.alert_cooldowns_s, speed=self.opt.speed,
-            kill_switch=self.guard, telegram=self.telegram)
+            kill_switch=self.guard, telegram=self.telegram, sl_guard=sl_guard)
         ray.get(self.watchdog.start.remote())
+
+    def _sl_percent_by_symbol(self) -> dict[str, float]:
+        """The tightest configured stop distance per symbol (for positions the watchdog finds unprotected)."""
+        out: dict[str, float] = {}
+        for s in self.strategies:
+            for sym in s.symbols:
+                pct = getattr(self.cfg.strategy_params(s.name, sym), "sl_percent", None)
+                if pct is not None:
+                    out[sym] = min(out.get(sym, float(pct)), float(pct))
+        return out
 
     def shutdown(self) -> None:
         if self.watchdog is not None:

@@ -214,7 +214,8 @@ class RaySystemClient:
         return views.executor_status(await self._call(EXECUTOR, "status"), self.live_trading)
 
     async def reset_executor_kill_switch(self) -> ExecutorStatus:
-        raise Unavailable("executor kill-switch reset is not available: the paper executor has no kill switch yet")
+        """Live: the executor's risk manager (manual kill, global freeze, session switch); paper: no-op."""
+        return views.executor_status(await self._call(EXECUTOR, "reset_kill_switch"), self.live_trading)
 
     # -- arena, data ---------------------------------------------------------------------------------------
     async def ranking(self, by: str) -> list[RankingEntry]:

@@ -68,8 +68,9 @@ def position(d: Mapping[str, Any], prices: Mapping[str, float]) -> Position:
     """From a `PaperPosition` as a dict (executor status)."""
     price = prices.get(d["symbol"])
     side = int(d["side"])
-    qty, avg = float(d["quantity"]), float(d["avg_entry"])
-    return Position(runner_id=d["runner_id"], strategy=str(d["runner_id"]).split(":", 1)[0], symbol=d["symbol"],
+    qty, avg = float(d["quantity"] if "quantity" in d else d["qty"]), float(d["avg_entry"])  # paper | live
+    runner = d.get("runner_id") or "adopted"  # live: a position reconciliation adopted has no runner
+    return Position(runner_id=runner, strategy=str(runner).split(":", 1)[0], symbol=d["symbol"],
                     side="long" if side > 0 else "short", quantity=qty, avg_entry=avg,
                     entry_fees=float(d.get("entry_fees", 0.0)), opened_ts=int(d.get("opened_ts", 0)), price=price,
                     unrealized_pnl=None if price is None else side * (price - avg) * qty, notional=avg * qty)
@@ -79,7 +80,8 @@ def executor_status(d: Mapping[str, Any], live_trading: bool = False) -> Executo
     positions = d.get("open_positions", [])
     return ExecutorStatus(mode=d.get("mode", "paper"), live_trading=live_trading, fills=int(d.get("fills", 0)),
                           open_positions=len(positions),
-                          exposure=sum(float(p["avg_entry"]) * float(p["quantity"]) for p in positions),
+                          exposure=sum(float(p["avg_entry"]) * float(p["quantity"] if "quantity" in p else p["qty"])
+                                       for p in positions),
                           kill_switch_active=bool(d.get("kill_switch_active", False)))
 
 

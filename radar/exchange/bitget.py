@@ -7,6 +7,8 @@ the client is a `ccxt.pro.bitget` whose WebSocket URLs point at the same server 
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from typing import Any
 
 import ccxt
@@ -74,11 +76,15 @@ def make_bitget_client(
     }
     if api_key is not None:
         config.update(apiKey=api_key, secret=secret, password=password)
+    secrets = [v for v in (api_key, secret, password) if v]
     if pro:
         cls: Any = ccxt.pro.bitget
     else:
         cls = ccxt.async_support.bitget if async_ else ccxt.bitget
     client = cls(config)
+    if secrets:
+        # ccxt's debug log prints request headers (ACCESS-KEY, ACCESS-PASSPHRASE): never let a key reach a log
+        client.logger = RedactingLogger(logging.getLogger("ccxt.base.exchange"), _redactor(secrets))
     if base_url is not None:
         root = base_url.rstrip("/")
         client.urls["api"] = {family: root for family in client.urls["api"] if family != "ws"}
@@ -91,6 +97,29 @@ def make_bitget_client(
     if pro and ws_keepalive_ms is not None:
         client.streaming = {**client.streaming, "keepAlive": int(ws_keepalive_ms)}
     return client
+
+
+class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """A logger for a ccxt client: every message is formatted, then `redact`ed, before it is logged."""
+
+    def __init__(self, logger: logging.Logger, redact: Callable[[str], str]) -> None:
+        super().__init__(logger, {})
+        self._redact = redact
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            kwargs.setdefault("stacklevel", 2)
+            self.logger.log(level, "%s", self._redact(text), **kwargs)
+
+
+def _redactor(secrets: list[str]) -> Callable[[str], str]:
+    def redact(text: str) -> str:
+        for value in secrets:
+            text = text.replace(value, "***")
+        return text
+
+    return redact
 
 
 def _ws_root(url: str) -> str:

@@ -49,6 +49,7 @@ import ccxt
 
 from radar.config.models import AssetConfig, RiskConfig
 from radar.events import EventKind, TradeEvent
+from radar.exchange.bitget import RedactingLogger
 from radar.live.clock import Clock
 from radar.live.live_book import ExecutorConfig, LivePosition, TrackedOrder, side_name
 from radar.live.messages import Alert
@@ -83,20 +84,6 @@ def _code_in(exc: BaseException, *codes: str) -> bool:
 def _owner(pos: LivePosition) -> str:
     """Who a position's stop orders are named after (a position adopted from the exchange has no runner)."""
     return pos.runner_id or f"adopted:{pos.symbol}"
-
-
-class RedactingLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
-    """A logger for a ccxt client: every message is formatted, then `redact`ed, before it is logged."""
-
-    def __init__(self, logger: logging.Logger, redact: Callable[[str], str]) -> None:
-        super().__init__(logger, {})
-        self._redact = redact
-
-    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
-        if self.isEnabledFor(level):
-            text = str(msg) % args if args else str(msg)
-            kwargs.setdefault("stacklevel", 2)
-            self.logger.log(level, "%s", self._redact(text), **kwargs)
 
 
 class LiveExecutor:

@@ -106,8 +106,10 @@ def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_
     assert data["feed_error"] is None and data["feed"]["last_candle_ms"][f"{SYM}|1h"] >= int(candles.timestamp[199])
     assert [(s["symbol"], s["rows"] >= 200) for s in data["series"]] == [(SYM, True)]
     assert logs.status_code == 200
-    for path in ("/api/simulator/kill-switch/reset", "/api/executor/kill-switch/reset", "/api/data/backfill",
-                 "/api/portfolio/runs"):
+    # the paper executor has no switch of its own: its reset answers with its status (live: the risk manager's)
+    assert refused["/api/executor/kill-switch/reset"].status_code == 200
+    assert refused["/api/executor/kill-switch/reset"].json()["mode"] == "paper"
+    for path in ("/api/simulator/kill-switch/reset", "/api/data/backfill", "/api/portfolio/runs"):
         assert refused[path].status_code == 503 and "not available" in refused[path].json()["detail"], path
     # the portfolio guard holds the global switch; the job manager takes sweeps from the API
     assert kill_switch["global_available"] is True and kill_switch["runners"][0]["runner_id"] == f"grid_atr:{SYM}"
