@@ -213,6 +213,17 @@ class KillSwitchReset(ApiModel):
 
 
 # -- executor -------------------------------------------------------------------------------------------
+class EntryRefusal(ApiModel):
+    """An entry the live executor did not send: a risk rule (reason as in `radar.live.risk_manager.RefusalReason`)
+    or a symbol collision, with the numbers in `detail`."""
+
+    timestamp: int
+    runner_id: str
+    symbol: str
+    reason: str
+    detail: str
+
+
 class ExecutorStatus(ApiModel):
     mode: Literal["paper", "live"]
     live_trading: bool
@@ -220,6 +231,8 @@ class ExecutorStatus(ApiModel):
     open_positions: int
     exposure: float  # entry notional of open positions
     kill_switch_active: bool
+    refusals: dict[str, int] = {}  # live: refused entries per reason since start
+    recent_refusals: list[EntryRefusal] = []  # live: the newest refusals, oldest first
 
 
 class Order(ApiModel):

@@ -14,6 +14,7 @@ from typing import Any
 
 from api.models import (
     Alert,
+    EntryRefusal,
     ExecutorStatus,
     FeedHealth,
     GridLeg,
@@ -29,6 +30,8 @@ from api.models import (
     Trade,
 )
 from radar.events import TradeResult
+
+RECENT_REFUSALS = 20  # refusals an executor status shows (the live executor keeps more)
 
 
 def side_name(side: int) -> str:
@@ -82,7 +85,12 @@ def executor_status(d: Mapping[str, Any], live_trading: bool = False) -> Executo
                           open_positions=len(positions),
                           exposure=sum(float(p["avg_entry"]) * float(p["quantity"] if "quantity" in p else p["qty"])
                                        for p in positions),
-                          kill_switch_active=bool(d.get("kill_switch_active", False)))
+                          kill_switch_active=bool(d.get("kill_switch_active", False)),
+                          refusals={str(k): int(v) for k, v in d.get("refusal_counts", {}).items()},
+                          recent_refusals=[EntryRefusal(timestamp=int(r["timestamp"]), runner_id=str(r["runner_id"]),
+                                                        symbol=str(r["symbol"]), reason=str(r["reason"]),
+                                                        detail=str(r["detail"]))
+                                           for r in list(d.get("refusals", []))[-RECENT_REFUSALS:]])
 
 
 def kill_switch(strategies: Sequence[StrategyStatus], guard: Mapping[str, Any] | None = None) -> KillSwitchStatus:

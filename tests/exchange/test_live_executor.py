@@ -20,6 +20,7 @@ import ccxt
 import pytest
 from sqlalchemy import create_engine, text
 
+from api.views import executor_status
 from radar.config.models import LiveRisk, RiskConfig
 from radar.events import EventKind, TradeEvent
 from radar.exchange.bitget import make_bitget_client
@@ -530,6 +531,11 @@ def test_each_risk_rule_refuses_the_entry_with_its_reason_in_the_journal_and_the
     assert (refusal["reason"], refusal["client_oid"]) == (reason, cid)
     assert status["refusal_counts"] == {reason: 1}
     assert status["risk"]["refusals"] == {reason: 1}
+    # ... and the API's executor status shows it with its numbers
+    api_status = executor_status(status, live_trading=True)
+    assert api_status.refusals == {reason: 1}
+    assert [(r.reason, r.runner_id, r.detail) for r in api_status.recent_refusals] == [
+        (reason, RUNNER, refusal["detail"])]
 
 
 def test_an_account_that_cannot_be_read_refuses_the_entry_instead_of_guessing(harness, candles):
