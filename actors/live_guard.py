@@ -20,6 +20,7 @@ from radar.live.portfolio_guard import PortfolioGuard, RunnerReport
 from radar.positions.portfolio_limits import MarginLimits
 
 logger = logging.getLogger("radar.alerts")
+SNAPSHOT_EVERY_MS = 300_000
 
 
 class PortfolioGuardService:
@@ -33,6 +34,7 @@ class PortfolioGuardService:
         if saved is not None:
             self.guard.load_state(saved)
         self._last_save = time.monotonic()
+        self._last_snapshot_bucket = -1
 
     def check_entry(self, runner_id: str, margin: float, used_margin: float | None = None) -> str | None:
         return self.guard.check_entry(runner_id, margin, used_margin)
@@ -46,6 +48,12 @@ class PortfolioGuardService:
                 self.telegram.kill_switch.remote(e)
         if events or time.monotonic() - self._last_save >= self.save_every_s:
             self.save()
+        snap = self.guard.snapshot()
+        if snap is not None and snap["now_ms"] // SNAPSHOT_EVERY_MS > self._last_snapshot_bucket:
+            # the journal's 5-minute portfolio snapshots (SPEC §9), in candle time; not awaited
+            self._last_snapshot_bucket = snap["now_ms"] // SNAPSHOT_EVERY_MS
+            self.state_store.snapshot.remote("portfolio", snap["now_ms"], snap["equity"], snap["cash"],
+                                             snap["unrealized_pnl"], snap["margin_used"], snap["payload"])
 
     def blocked(self, now_ms: int | None = None) -> bool:
         return self.guard.entries_blocked()

@@ -85,7 +85,8 @@ class StrategyRunner:
             # not awaited: the guard is a sync actor, so this lands before this runner's next check_entry
             runners = self.host.runners
             self.guard.report.remote([RunnerReport(runners[s].config.runner_id, c.timestamp, runners[s].equity(c.close),
-                                                   runners[s].used_margin) for s, c in closes.items()])
+                                                   runners[s].used_margin, runners[s].capital)
+                                      for s, c in closes.items()])
         if not events and time.monotonic() - self._last_save >= self.save_every_s:
             self._save()
         return len(events)

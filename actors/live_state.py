@@ -69,6 +69,11 @@ class StateStore:
     def record_events(self, events: list[TradeEvent]) -> tuple[int, int]:
         return self.journal.record_events(events)
 
+    def snapshot(self, scope: str, now_ms: int, equity: float, cash: float, unrealized_pnl: float,
+                 margin_used: float, payload: dict[str, Any] | None = None) -> bool:
+        """A journal snapshot (SPEC §9: every 5 min) at `now_ms`, at most one per interval bucket."""
+        return self.journal.maybe_snapshot(scope, equity, cash, unrealized_pnl, margin_used, payload, now_ms=now_ms)
+
     def flush_candles(self, batch: dict[tuple[str, str], CandleArrays], exchange: str) -> int:
         return sum(self.store.upsert_candles(exchange, sym, tf, arr) for (sym, tf), arr in batch.items())
 

@@ -91,10 +91,12 @@ class TradeJournal:
         return n_events, n_trades
 
     def maybe_snapshot(self, scope: str, equity: float, cash: float, unrealized_pnl: float = 0.0,
-                       margin_used: float = 0.0, payload: dict[str, Any] | None = None) -> bool:
+                       margin_used: float = 0.0, payload: dict[str, Any] | None = None,
+                       now_ms: int | None = None) -> bool:
         """Write a snapshot if none was written in the current interval bucket of the clock (so a restart inside
-        a bucket does not write a second one). Returns whether a row was written."""
-        now = self.clock.now_ms()
+        a bucket does not write a second one). Returns whether a row was written. `now_ms`: the time of the
+        snapshot when the caller's clock is not this journal's (the candles' time in a replay)."""
+        now = self.clock.now_ms() if now_ms is None else int(now_ms)
         bucket = now // self.snapshot_interval_ms
         if scope not in self._last_bucket:
             with self.engine.connect() as conn:

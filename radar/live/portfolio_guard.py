@@ -34,6 +34,7 @@ class RunnerReport:
     timestamp: int  # the candle's open time
     equity: float
     used_margin: float
+    capital: float | None = None  # free cash (equity = capital + used margin + unrealised PnL); None: unknown
 
 
 class PortfolioGuard:
@@ -44,6 +45,7 @@ class PortfolioGuard:
         self.symbol_of = dict(symbol_of)
         self.margins: dict[str, float] = {rid: 0.0 for rid in self.symbol_of}
         self.equities: dict[str, float] = {}
+        self.capitals: dict[str, float] = {}
         self.now_ms: int | None = None
         self.manual_kill: str | None = None
         self.refusals: dict[str, int] = {}
@@ -90,6 +92,8 @@ class PortfolioGuard:
                 raise KeyError(f"portfolio guard: report from unknown runner {r.runner_id!r}")
             self.margins[r.runner_id] = r.used_margin
             self.equities[r.runner_id] = r.equity
+            if r.capital is not None:
+                self.capitals[r.runner_id] = r.capital
             self.now_ms = r.timestamp if self.now_ms is None else max(self.now_ms, r.timestamp)
         if self.now_ms is None or len(self.equities) < len(self.symbol_of):
             return []
@@ -102,6 +106,18 @@ class PortfolioGuard:
     @property
     def total_equity(self) -> float:
         return sum(self.equities.values())
+
+    def snapshot(self) -> dict[str, Any] | None:
+        """The portfolio as a journal snapshot row (equity, cash, unrealised PnL, margin, per-runner equity), or
+        None until every runner has reported."""
+        if self.now_ms is None or len(self.equities) < len(self.symbol_of):
+            return None
+        margin = sum(self.margins.values())
+        cash = sum(self.capitals.values()) if len(self.capitals) == len(self.symbol_of) else self.total_equity - margin
+        return {"now_ms": self.now_ms, "equity": self.total_equity, "cash": cash, "margin_used": margin,
+                "unrealized_pnl": self.total_equity - cash - margin,
+                "payload": {"runners": dict(sorted(self.equities.items())), "drawdown_pct": self.kill_switch.drawdown_pct,
+                            "entries_blocked": self.entries_blocked()}}
 
     # -- manual control -------------------------------------------------------------------------------
     def kill(self, reason: str) -> None:

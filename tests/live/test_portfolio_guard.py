@@ -139,3 +139,16 @@ def test_the_asking_runners_current_margin_replaces_its_candle_old_report() -> N
     # Assert
     assert stale == ASSET_CAP and current is None
     assert guard.margins["grid_atr:BTC"] == pytest.approx(833.33)
+
+
+def test_the_snapshot_splits_equity_into_cash_margin_and_unrealised_pnl_once_everyone_reported() -> None:
+    guard = _guard()
+    guard.report([RunnerReport("grid_atr:BTC", T0, 3_450.0, 800.0, 2_600.0)])
+    assert guard.snapshot() is None  # two runners have not reported yet
+    guard.report([RunnerReport("grid_trend:BTC", T0, 3_300.0, 0.0, 3_300.0),
+                  RunnerReport("grid_atr:ETH", T0 + H, 3_280.0, 500.0, 2_800.0)])
+    snap = guard.snapshot()
+    assert snap["now_ms"] == T0 + H and snap["equity"] == pytest.approx(10_030.0)
+    assert (snap["cash"], snap["margin_used"]) == (pytest.approx(8_700.0), pytest.approx(1_300.0))
+    assert snap["unrealized_pnl"] == pytest.approx(10_030.0 - 8_700.0 - 1_300.0)
+    assert snap["payload"]["runners"]["grid_atr:ETH"] == 3_280.0

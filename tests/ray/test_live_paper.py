@@ -77,6 +77,15 @@ def test_paper_trading_through_the_emulator_equals_the_runner_on_the_same_candle
     assert len(expected) >= 5
     assert [_key(t) for t in journal] == [_key(t) for t in expected][:len(journal)], st["runners"][0].get("guard_refusals")
     assert len(journal) >= len(expected) - 1  # a trade may close on the last candle before shutdown
+    # the portfolio guard journals a snapshot per 5 minutes of candle time (one per hourly candle here)
+    from radar.live.journal import TradeJournal
+
+    snaps = TradeJournal(CandleStore(db).engine).snapshots("portfolio")
+    assert len(snaps) >= 400
+    assert [s["timestamp"] for s in snaps] == sorted({s["timestamp"] for s in snaps})
+    last = snaps[-1]
+    assert last["equity"] == pytest.approx(last["cash"] + last["margin_used"] + last["unrealized_pnl"])
+    assert abs(last["equity"] - float(one_symbol_config.risk.initial_capital)) < 0.5 * float(one_symbol_config.risk.initial_capital)
 
 
 def _journal(db):

@@ -55,12 +55,26 @@ def _env(tmp_path: Path, config_dir: Path, mark: str) -> dict[str, str]:
     return env
 
 
+_LAUNCHED: list[tuple[subprocess.Popen, str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_system_outlives_its_test():
+    """A failed assertion must not leave a `radar up` (and its own Ray) running for the rest of the session."""
+    yield
+    while _LAUNCHED:
+        proc, mark = _LAUNCHED.pop()
+        if proc.poll() is None or _marked_pids(mark):
+            _kill_tree(proc, mark)
+
+
 def _launch(tmp_path: Path, config_dir: Path, csv: Path, *extra: str) -> tuple[subprocess.Popen, str]:
     mark = uuid.uuid4().hex
     cmd = [str(Path(sys.executable).parent / "radar"), "--config", str(config_dir), "up", "--exchange", "emulator",
            "--data", str(csv), "--speed", str(SPEED), "--json", "--api-port", "0", *extra]
     proc = subprocess.Popen(cmd, env=_env(tmp_path, config_dir, mark), cwd=REPO_ROOT, start_new_session=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _LAUNCHED.append((proc, mark))
     return proc, mark
 
 
@@ -82,7 +96,10 @@ def _marked_pids(mark: str) -> list[int]:
 def _kill_tree(proc: subprocess.Popen, mark: str) -> list[int]:
     """kill -9 the process group, then any process of this launch outside it (Ray may start its daemons in
     their own sessions); returns the pids that had to be killed individually."""
-    os.killpg(proc.pid, signal.SIGKILL)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the group is gone already; stragglers are looked up by marker below
+        pass
     proc.communicate(timeout=30)
     stragglers = [p for p in _marked_pids(mark) if p != os.getpid()]
     for pid in stragglers:
