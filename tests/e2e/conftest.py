@@ -104,7 +104,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         pass
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSystem]:
     if not DASHBOARD_INDEX.is_file():
         pytest.fail(f"the dashboard is not built ({DASHBOARD_INDEX} missing): run `make dashboard`")
@@ -136,7 +136,7 @@ def system(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
         _stop(proc)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not CHROMIUM.is_file():
         pytest.skip(f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)")
