@@ -63,7 +63,9 @@ class LiveHub:
         self.interval_s = interval_s
         self.queue_size = queue_size
         self.send_timeout_s = send_timeout_s
-        self.section_timeout_s = section_timeout_s or max(0.5, min(interval_s, 5.0))
+        # At least 2 s: a short update interval (tests, a fast dashboard) must not turn a busy machine's slower
+        # actor round into an empty section.
+        self.section_timeout_s = section_timeout_s or max(2.0, min(interval_s, 5.0))
         self.subscribers: set[_Subscriber] = set()
         self.latest: str | None = None
         self.ticks = 0
