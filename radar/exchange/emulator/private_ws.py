@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from radar.exchange.emulator.account import Account, AccountEvent, BalanceEvent, OrderEvent, PositionEvent, TriggerEvent
 from radar.exchange.emulator.auth import Credentials, verify_ws_login, wall_ms
 from radar.exchange.emulator.market import Clock
+from radar.exchange.emulator.ws_protocol import WsRequest, is_ping, parse_request
 from radar.exchange.emulator.rows import (
     dumps, ws_account_row, ws_fill_row, ws_order_row, ws_position_row, ws_trigger_row,
 )
@@ -33,7 +33,7 @@ from radar.exchange.emulator.rows import (
 WS_PRIVATE_PATH = "/v2/ws/private"
 INST_TYPE = "USDT-FUTURES"
 PRIVATE_CHANNELS = ("orders", "orders-algo", "fill", "positions", "account")
-ERR_NOT_EXIST, ERR_BAD_OP, ERR_NOT_LOGGED_IN, ERR_PARAM = 30001, 30003, 30004, 30016
+ERR_NOT_EXIST, ERR_BAD_OP, ERR_NOT_LOGGED_IN = 30001, 30003, 30004
 
 
 @dataclass(eq=False)
@@ -82,17 +82,14 @@ class PrivateWebSocket:
         return ws
 
     async def _on_text(self, conn: _Connection, text: str) -> None:
-        if text.strip() == "ping":
+        if is_ping(text):
             await self._send(conn, "pong")
             return
-        try:
-            request = json.loads(text)
-            op, args = request["op"], request["args"]
-            if not isinstance(args, list) or not all(isinstance(a, dict) for a in args):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            await self._send(conn, dumps({"event": "error", "code": ERR_PARAM, "msg": f"Param error: {text[:200]}"}))
+        request = parse_request(text)
+        if not isinstance(request, WsRequest):
+            await self._send(conn, dumps(request))
             return
+        op, args = request.op, request.args
         if op == "login":
             await self._login(conn, args[0] if args else {})
         elif op in ("subscribe", "unsubscribe"):

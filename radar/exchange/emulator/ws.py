@@ -22,6 +22,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from radar.exchange.emulator.market import MarketData
 from radar.exchange.emulator.replay import CandleRow
+from radar.exchange.emulator.ws_protocol import WsRequest, is_ping, parse_request
 from radar.models import CandleArrays, timeframe_ms
 
 WS_PUBLIC_PATH = "/v2/ws/public"
@@ -29,7 +30,7 @@ INST_TYPE = "USDT-FUTURES"
 # Bitget candle channel suffix -> our timeframe name.
 CHANNEL_TIMEFRAMES = {"1m": "1m", "5m": "5m", "15m": "15m", "1H": "1h", "4H": "4h", "1D": "1d"}
 TICKER_CHANNEL = "ticker"
-ERR_NOT_EXIST, ERR_BAD_OP, ERR_PARAM = 30001, 30003, 30016
+ERR_NOT_EXIST, ERR_BAD_OP = 30001, 30003
 
 
 @dataclass(eq=False)
@@ -91,18 +92,14 @@ class PublicWebSocket:
         return ws
 
     async def _on_text(self, conn: _Connection, text: str) -> None:
-        if text.strip() == "ping":
+        if is_ping(text):
             await self._send(conn, "pong")
             return
-        try:
-            request = json.loads(text)
-            op = request["op"]
-            args = request["args"]
-            if not isinstance(args, list) or not all(isinstance(a, dict) for a in args):
-                raise TypeError
-        except (ValueError, KeyError, TypeError):
-            await self._send_json(conn, {"event": "error", "code": ERR_PARAM, "msg": f"Param error: {text[:200]}"})
+        request = parse_request(text)
+        if not isinstance(request, WsRequest):
+            await self._send_json(conn, request)
             return
+        op, args = request.op, request.args
         if op not in ("subscribe", "unsubscribe"):
             await self._send_json(conn, {"event": "error", "code": ERR_BAD_OP, "msg": f"op {op!r} is not supported",
                                          "op": op})
