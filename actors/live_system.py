@@ -168,7 +168,8 @@ class LiveSystem:
 
     def shutdown(self) -> None:
         if self.watchdog is not None:
-            ray.get(self.watchdog.stop.remote())
+            with contextlib.suppress(ray.exceptions.GetTimeoutError):  # stateless: it is killed below anyway
+                ray.get(self.watchdog.stop.remote(), timeout=15)
         if self.feed is not None:
             ray.get(self.feed.stop.remote())
         ray.get([r.save.remote() for r in self.runners.values()])

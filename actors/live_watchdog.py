@@ -35,6 +35,7 @@ def _remote_notifier(telegram: Any) -> Any:
     return RemoteNotifier(telegram)
 
 
+STOP_WAIT_S = 5.0
 ALERT_HISTORY = 200  # alerts kept for status(); bounded so a long outage cannot grow the actor
 
 
@@ -76,8 +77,9 @@ class WatchdogService:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
+            # A round stuck on an actor call that ignores the cancel (a Ray ref awaited inside wait_for) must
+            # not hold the system's shutdown: the watchdog keeps no state, give it a few seconds at most.
+            await asyncio.wait({self._task}, timeout=STOP_WAIT_S)
             self._task = None
         if self._sl_guard is not None and hasattr(self._sl_guard, "close"):
             with contextlib.suppress(Exception):  # its HTTP session; a failing close must not block shutdown

@@ -3,19 +3,18 @@ candles -> feed -> grid_atr runner -> executor/state store, watchdog) answer the
 through named-actor lookups and awaited refs; what the actors do not offer yet is a 503 naming it."""
 from __future__ import annotations
 
-import shutil
 import time
 import warnings
 
 import pytest
-import yaml
 
 from actors.live_system import LiveOptions, LiveSystem
 from radar.config import load_config
 from radar.data.store import CandleStore
 from radar.exchange.emulator import BitgetEmulator, Clock, EmulatorThread, MarketData, load_csv_candles
 from radar.live.journal import TradeJournal
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.conftest import SHARED_DATA
+from tests.ray.live_config import GRID_ATR_FAST, write_config
 
 warnings.filterwarnings("ignore", message=".*httpx.*starlette.testclient.*")
 
@@ -28,15 +27,7 @@ KEY = {"X-API-Key": "ray-test-key"}
 
 @pytest.fixture()
 def config_dir(tmp_path):
-    cfg = tmp_path / "config"
-    shutil.copytree(REPO_ROOT / "config", cfg)
-    doc = yaml.safe_load((cfg / "strategies.yaml").read_text())
-    for name, entry in doc.items():
-        entry["enabled"] = name == "grid_atr"
-    doc["grid_atr"]["symbols"] = [SYM]
-    doc["grid_atr"]["params"].update({"leverage": 2, "ma_period": 10, "atr_multiplier_start": 1.5})
-    (cfg / "strategies.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return cfg
+    return write_config(tmp_path, [SYM], params=GRID_ATR_FAST)
 
 
 def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_path):

@@ -4,12 +4,10 @@ with the keys from the environment) -> orders in the emulator's account and rows
 emulator's cash equals what the journal's fills say, and every open position has its stop-loss."""
 from __future__ import annotations
 
-import shutil
 import time
 
 import pytest
 import ray
-import yaml
 from sqlalchemy.orm import Session
 
 from actors.live_system import EXECUTOR, LiveOptions, LiveSystem
@@ -23,7 +21,8 @@ from radar.exchange.emulator import (
 )
 from radar.live.journal import TradeJournal
 from radar.live.order_journal import OrderJournal
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.conftest import SHARED_DATA
+from tests.ray.live_config import GRID_ATR_FAST, write_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(240)]
 SYM = "BTC/USDT:USDT"
@@ -36,15 +35,7 @@ BALANCE = 10_000.0
 
 @pytest.fixture()
 def grid_config(tmp_path):
-    cfg = tmp_path / "config"
-    shutil.copytree(REPO_ROOT / "config", cfg)
-    doc = yaml.safe_load((cfg / "strategies.yaml").read_text())
-    for name, entry in doc.items():
-        entry["enabled"] = name == "grid_atr"
-    doc["grid_atr"]["symbols"] = [SYM]
-    doc["grid_atr"]["params"].update({"leverage": 2, "ma_period": 10, "atr_multiplier_start": 1.5})
-    (cfg / "strategies.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return load_config(cfg)
+    return load_config(write_config(tmp_path, [SYM], params=GRID_ATR_FAST))
 
 
 def _selected(db: str, ts: int) -> None:

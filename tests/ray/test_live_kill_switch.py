@@ -4,17 +4,16 @@ equity over the sliding window freezes new entries everywhere (after the grace h
 the alert, and the freeze survives a restart of the system."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 import ray
-import yaml
 
 from actors.live_system import LiveOptions, LiveSystem, status
 from radar.config.loader import load_config
 from radar.exchange.emulator import BitgetEmulator, Clock, EmulatorThread, MarketData, load_csv_candles
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.conftest import SHARED_DATA
 from tests.ray.test_live_portfolio_parity import PREROLL_H, wait_for_subscriptions
+from tests.ray.live_config import write_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(240)]
 H = 3_600_000
@@ -24,18 +23,9 @@ SYMS = ["BTC/USDT:USDT", "ETH/USDT:USDT"]
 
 @pytest.fixture
 def tight_kill_switch_config(tmp_path):
-    cfg = tmp_path / "config"
-    shutil.copytree(REPO_ROOT / "config", cfg)
-    doc = yaml.safe_load((cfg / "strategies.yaml").read_text())
-    for name, entry in doc.items():
-        entry["enabled"] = name == "grid_atr"
-    doc["grid_atr"]["symbols"] = SYMS
-    doc["grid_atr"]["params"].update({"leverage": 3, "ma_period": 10, "atr_multiplier_start": 1.0})
-    (cfg / "strategies.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    risk = yaml.safe_load((cfg / "risk.yaml").read_text())
-    risk["kill_switch"].update({"global_drawdown_percent": 1.0, "grace_hours": 1, "freeze_hours": 48})
-    (cfg / "risk.yaml").write_text(yaml.safe_dump(risk, sort_keys=False))
-    return load_config(cfg)
+    return load_config(write_config(
+        tmp_path, SYMS, params={"leverage": 3, "ma_period": 10, "atr_multiplier_start": 1.0},
+        risk={"kill_switch": {"global_drawdown_percent": 1.0, "grace_hours": 1, "freeze_hours": 48}}))
 
 
 def test_a_portfolio_drawdown_freezes_entries_in_every_runner_and_the_freeze_survives_a_restart(

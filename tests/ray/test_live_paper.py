@@ -3,11 +3,9 @@ websocket): candles replayed through emulator -> DataFeed -> StrategyRunner -> E
 exactly the trades the same runner code gives on the stored candles, and a restart continues seamlessly."""
 from __future__ import annotations
 
-import shutil
 
 import pytest
 import ray
-import yaml
 
 from actors.live_system import LiveOptions, LiveSystem, status
 from radar.config import load_config
@@ -16,7 +14,8 @@ from radar.exchange.emulator import BitgetEmulator, Clock, EmulatorThread, Marke
 from radar.live.messages import CandleMsg
 from radar.live.runner_host import build_runner_host
 from radar.strategies.registry import create_strategy
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.conftest import SHARED_DATA
+from tests.ray.live_config import GRID_ATR_FAST, write_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(240)]
 SYM = "BTC/USDT:USDT"
@@ -26,15 +25,7 @@ SPEED = 180_000.0  # simulated seconds per real second: 50 hourly candles per se
 
 @pytest.fixture()
 def one_symbol_config(tmp_path):
-    cfg = tmp_path / "config"
-    shutil.copytree(REPO_ROOT / "config", cfg)
-    doc = yaml.safe_load((cfg / "strategies.yaml").read_text())
-    for name, entry in doc.items():
-        entry["enabled"] = name == "grid_atr"
-    doc["grid_atr"]["symbols"] = [SYM]
-    doc["grid_atr"]["params"].update({"leverage": 2, "ma_period": 10, "atr_multiplier_start": 1.5})
-    (cfg / "strategies.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return load_config(cfg)
+    return load_config(write_config(tmp_path, [SYM], params=GRID_ATR_FAST))
 
 
 def _reference_trades(cfg, candles):

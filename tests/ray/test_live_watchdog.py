@@ -5,18 +5,17 @@ all_stopped alert once. status() carries the watchdog's counters and the Arena r
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import time
 
 import pytest
 import ray
-import yaml
 
 from actors.live_system import LiveOptions, LiveSystem, status
 from actors.live_watchdog import cooldowns_from
 from radar.config import load_config
 from radar.exchange.emulator import BitgetEmulator, Clock, EmulatorThread, MarketData, load_csv_candles
-from tests.conftest import REPO_ROOT, SHARED_DATA
+from tests.conftest import SHARED_DATA
+from tests.ray.live_config import write_config
 
 pytestmark = [pytest.mark.ray, pytest.mark.slow, pytest.mark.timeout(180)]
 SYM = "BTC/USDT:USDT"
@@ -26,14 +25,7 @@ COOLDOWN_S = 1.0
 
 @pytest.fixture()
 def one_symbol_config(tmp_path):
-    cfg = tmp_path / "config"
-    shutil.copytree(REPO_ROOT / "config", cfg)
-    doc = yaml.safe_load((cfg / "strategies.yaml").read_text())
-    for name, entry in doc.items():
-        entry["enabled"] = name == "grid_atr"
-    doc["grid_atr"]["symbols"] = [SYM]
-    (cfg / "strategies.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
-    return load_config(cfg)
+    return load_config(write_config(tmp_path, [SYM]))
 
 
 def _wait(pred, timeout_s: float) -> bool:
