@@ -129,7 +129,8 @@ class DataFeed:
                     self.backoff.reset()
                     for req in self.book.on_reconnect():
                         await self._backfill(req)
-                self._queue(symbol, self.book.on_ohlcv(symbol, self.timeframe, rows))
+                cache = (getattr(client, "ohlcvs", None) or {}).get(symbol, {}).get(self.timeframe) or ()
+                self._queue(symbol, self.book.on_ohlcv(symbol, self.timeframe, rows, cache))
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is None or task.cancelling():

@@ -97,13 +97,36 @@ class CandleTracker:
         self.unfilled = 0  # missing candles the back-fill could not supply (exchange outage) or abandoned
 
     # -- intake --------------------------------------------------------------------------------------
-    def update(self, rows: Iterable[Sequence[Any]], now_ms: int) -> FeedUpdate:
-        """One `watch_ohlcv` result. Returns the candles that closed (in order) and any new back-fill requests."""
+    def update(self, rows: Iterable[Sequence[Any]], now_ms: int, cache: Sequence[Sequence[Any]] = ()) -> FeedUpdate:
+        """One `watch_ohlcv` result. Returns the candles that closed (in order) and any new back-fill requests.
+
+        `cache` is the client's whole OHLCV cache for the stream: its rows after the frontier are read again,
+        because ccxt.pro hands out only the newest `n` rows of the cache, and a malformed row appended after
+        an open candle hides that candle's later in-place updates (its final values) until a new candle opens.
+        """
+        rows = list(rows)
         for row in rows:
             c = self._parse(row)
             if c is not None:
                 self._ingest(c)
+        for row in self._unseen_open_rows(rows, cache):
+            self._ingest(row)
         return self.tick(now_ms)
+
+    def _unseen_open_rows(self, returned: list[Sequence[Any]], cache: Sequence[Sequence[Any]]) -> list[Candle]:
+        if self._frontier is None or not cache:
+            return []
+        handed_out = {id(r) for r in returned}
+        out: list[Candle] = []
+        for row in cache:
+            if id(row) in handed_out or not row or not isinstance(row[0], int) or row[0] <= self._frontier:
+                continue  # malformed cache rows were counted when they were handed out
+            try:
+                out.append(Candle(int(row[0]), *(float(x) for x in row[1:6]), self.symbol, self.timeframe,
+                                  self.exchange))
+            except (TypeError, ValueError, OverflowError):
+                continue
+        return out
 
     def tick(self, now_ms: int) -> FeedUpdate:
         """Close rows by the clock (no later row arrived) and release what can be released."""
@@ -289,11 +312,13 @@ class FeedBook:
                                                close_grace_ms=self.close_grace_ms, last_closed_ts=last_closed_ts, seq=seq)
         return self.trackers[key]
 
-    def on_ohlcv(self, symbol: str, timeframe: str, rows: Iterable[Sequence[Any]]) -> FeedUpdate:
+    def on_ohlcv(self, symbol: str, timeframe: str, rows: Iterable[Sequence[Any]],
+                 cache: Sequence[Sequence[Any]] = ()) -> FeedUpdate:
+        """A `watch_ohlcv` result, with the client's cache of the stream (see `CandleTracker.update`)."""
         now = self.clock.now_ms()
         self.last_message_ms = now
         self.connected = True
-        return self.add_stream(symbol, timeframe).update(rows, now)
+        return self.add_stream(symbol, timeframe).update(rows, now, cache)
 
     def tick(self) -> FeedUpdate:
         """Close candles by the clock. Not while disconnected: the last values seen may be minutes old, so

@@ -104,6 +104,36 @@ def test_invalid_and_malformed_rows_are_rejected_per_reason():
     assert up2.backfills == (BackfillRequest(SYM, "1h", T0, T0 + H),)
 
 
+def test_a_malformed_row_in_ccxts_cache_does_not_hide_the_open_candles_final_values():
+    # Arrange: ccxt.pro's own OHLCV cache, handed out the way watch_ohlcv does (the newest `getLimit` rows)
+    from ccxt.async_support.base.ws.cache import ArrayCacheByTimestamp
+
+    cache = ArrayCacheByTimestamp(1000)
+
+    def watch(*rows: list) -> list:
+        for r in rows:
+            cache.append(r)
+        n = cache.getLimit(SYM, None)
+        return list(cache)[-n:]
+
+    t = tracker(last_closed_ts=T0 - H)
+    t.update(watch(row(T0, 100.0, 0.0)), T0 + 1_000, list(cache))  # the candle's opening push
+    handed = watch([None, None, None, -1.0, None, None])  # a wrong-shape frame lands in the cache
+    t.update(handed, T0 + 2_000, list(cache))
+
+    # Act: the final update of T0 is an in-place change, so ccxt hands out the malformed row again instead
+    hidden = watch(row(T0, 104.0, 42.0))
+    t.update(hidden, T0 + H - 1, list(cache))
+    up = t.update(watch(row(T0 + H, 104.0, 1.0)), T0 + H + 500, list(cache))
+
+    # Assert: ccxt did hide it, the tracker still closed T0 with its final values
+    assert [r[0] for r in hidden] == [None]
+    assert emitted(up) == [(1, 0)]
+    c = up.candles[0].candle
+    assert (c.close, c.volume) == (104.0, 42.0)
+    assert t.rejected == {"malformed_row": 2}  # counted when handed out, not again when read from the cache
+
+
 # -- gaps and back-fill ---------------------------------------------------------------------------------------
 def test_gap_is_back_filled_and_every_missing_candle_emitted_exactly_once():
     # Arrange: the DB ends at T0; the websocket resumes at T0+4h
