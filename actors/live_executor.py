@@ -17,6 +17,7 @@ from typing import Any
 import ray
 
 from radar.events import TradeEvent
+from radar.live.messages import ExecutorAck
 from radar.live.paper import PaperExecutor
 
 LIVE_CALL_TIMEOUT_S = 120.0
@@ -37,6 +38,7 @@ class Executor:
         self.mode = mode
         self.state_store = state_store
         self.fills = 0
+        self._saving: Any = None  # paper: the last executor_state.json write, not waited for yet
         if mode == "live":
             self._start_live(live)
             return
@@ -93,20 +95,35 @@ class Executor:
     def _save_live(self, state: dict[str, Any]) -> None:
         ray.get(self.state_store.save_executor.remote(state))
 
-    def on_events(self, events: list[TradeEvent]) -> int:
+    def on_events(self, events: list[TradeEvent]) -> ExecutorAck:
+        """Fill `events`. Paper: the fills are applied and the state write is sent but not waited for; the
+        runner passes `ExecutorAck.saved` to its own journal/state write, which Ray runs only once this one
+        is done, so no runner state ever says "sent" for a fill the executor's file does not hold."""
         if self.mode == "live":
             n = self.loop.run(self.live.on_events(events))
             self.fills += n
             self._save_live(self.loop.call(self.live.to_state))
-            return n
+            return ExecutorAck(n)
+        self.persist_wait()
         n = 0
         for e in events:
             if self.paper.on_event(e) is not None:
                 n += 1
-        if n:
-            self.fills += n
+        if not n:
+            return ExecutorAck(0)
+        self.fills += n
+        self._saving = self.state_store.save_executor.remote(self.paper.state())
+        return ExecutorAck(n, self._saving)
+
+    def persist_wait(self) -> None:
+        """Wait for the last paper state write; a failed one is written again now (the state is whole)."""
+        if self.mode == "live" or self._saving is None:
+            return
+        pending, self._saving = self._saving, None
+        try:
+            ray.get(pending)
+        except ray.exceptions.RayError:
             ray.get(self.state_store.save_executor.remote(self.paper.state()))
-        return n
 
     def status(self) -> dict[str, Any]:
         if self.mode == "live":

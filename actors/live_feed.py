@@ -2,9 +2,11 @@
 publication to the runner actors, REST back-fill of gaps, funding (5 min) and open-interest (60 s) polling,
 candle flush to the DB.
 
-The bookkeeping is `radar.live.feed.FeedBook` (no Ray); this actor only does the IO. Each symbol has
+The bookkeeping is `radar.live.feed.FeedBook` (no Ray); this actor only does the IO. Each runner actor has
 one publisher task draining a queue, so a stream's candles reach its runners in seq order even though
-websocket updates, clock closes and back-fills are produced by different coroutines.
+websocket updates, clock closes and back-fills are produced by different coroutines. A publisher hands over
+everything queued for its runner in one call: the symbols that close at the same instant cost one actor
+call per runner, not one per symbol.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import ray
 from radar.live.clock import ServerClock
 from radar.live.feed import (BUFFER_CANDLES, CLOSE_GRACE_MS, Backoff, BackfillRequest, FeedBook, FeedUpdate, RetryPolicy,
                              subscription_plan)
-from radar.live.messages import CandleMsg, FeedHealth
+from radar.live.messages import CandleAck, CandleMsg, FeedHealth
 from radar.models import timeframe_ms
 
 
@@ -31,6 +33,9 @@ RUNNER_RESTART_WAIT_S = 60.0
 # final values) before the clock closes its candle with the last partial values seen.
 SILENCE_MIN_S, SILENCE_MAX_S = 0.5, 60.0
 CONNECT_TIMEOUT_S = 15.0
+LATENCY_SAMPLES = 20_000
+REPORT_COALESCE_S = 0.02  # the runners' books go to the guard once every runner answered, or after this
+COALESCE_YIELDS = 3  # event-loop turns a publisher waits for the other symbols closing at the same instant
 
 
 class DataFeed:
@@ -50,8 +55,9 @@ class DataFeed:
         # grace at least CLOSE_GRACE_REAL_S of real time (normally the next candle's row closes it first).
         self.book = FeedBook(self.clock, exchange,
                              close_grace_ms=max(CLOSE_GRACE_MS, int(CLOSE_GRACE_REAL_S * 1000 * speed)))
-        self.subscribers: dict[str, list[Any]] = defaultdict(list)
-        self.queues: dict[str, asyncio.Queue] = {}
+        self.subscribers: dict[str, list[str]] = defaultdict(list)  # symbol -> runner keys
+        self.runners: dict[str, Any] = {}  # runner key -> actor handle
+        self.queues: dict[str, asyncio.Queue] = {}  # runner key -> batches of CandleMsg
         self.tasks: list[asyncio.Task] = []  # producers: websocket watchers, ticker, flusher, funding
         self.publishers: list[asyncio.Task] = []
         self.client: Any = None
@@ -59,12 +65,32 @@ class DataFeed:
         self.published = 0
         self.undelivered = 0
         self.open_interest_polls = 0
-        self.latency_ms: list[float] = []  # candle close detected -> runner call returned (benchmarks)
+        # Candle close detected -> the last subscribed runner's decision (CandleAck.decided_at: the executor had
+        # recorded the candle's trade events): wall ms, and the events the candle's batch produced.
+        # (symbol, ts) -> [detected, runners left, events, last decision]: wall times (time.time())
+        self._pending: dict[tuple[str, int], list[float]] = {}
+        self.guard: Any = None
+        self._guard_reports: list[Any] = []  # RunnerReports from the runners' answers, not sent yet
+        self._all_answered = asyncio.Event()  # no candle waits for a runner's answer
+        self._reports_ready = asyncio.Event()
+        self.latency_ms: deque[float] = deque(maxlen=LATENCY_SAMPLES)
+        self.latency_events: deque[int] = deque(maxlen=LATENCY_SAMPLES)
         self.backoff = Backoff()
         self.running = False
 
-    def subscribe(self, symbol: str, runner: Any) -> None:
-        self.subscribers[symbol].append(runner)
+    def subscribe(self, symbol: str, runner: Any, key: str | None = None) -> None:
+        """`runner` gets `symbol`'s closed candles; `key` names the runner (its actor id by default)."""
+        key = key or runner._actor_id.hex()
+        self.runners.setdefault(key, runner)
+        if key not in self.subscribers[symbol]:
+            self.subscribers[symbol].append(key)
+        if self.running and key not in self.queues:  # a runner added to a streaming feed
+            self.queues[key] = asyncio.Queue()
+            self.publishers.append(asyncio.create_task(self._publisher(key)))
+
+    def report_to(self, guard: Any) -> None:
+        """The portfolio guard that gets the runners' books after every candle (see `_reporter`)."""
+        self.guard = guard
 
     async def start(self, last_closed: dict[str, int | None], last_seq: dict[str, int] | None = None) -> None:
         """Open the exchange connection and start streaming; `last_closed` (per symbol) is where the
@@ -79,8 +105,7 @@ class DataFeed:
         await self._sync_clock()
         for s in self.symbols:
             self.book.add_stream(s, self.timeframe, last_closed_ts=last_closed.get(s), seq=(last_seq or {}).get(s, 0))
-            self.queues[s] = asyncio.Queue()
-            self.publishers.append(asyncio.create_task(self._publisher(s)))
+        self._start_publishers()
         self.running = True
         self._watch_frame_errors()
         loop_tasks = [self._ticker(), self._flusher(), self._funding(), self._open_interest()]
@@ -90,6 +115,12 @@ class DataFeed:
         # catch up what closed while the runners were away
         for req in self.book.on_reconnect():
             await self._backfill(req)
+
+    def _start_publishers(self) -> None:
+        for key in self.runners:
+            self.queues[key] = asyncio.Queue()
+            self.publishers.append(asyncio.create_task(self._publisher(key)))
+        self.publishers.append(asyncio.create_task(self._reporter()))
 
     def _watch_frame_errors(self) -> None:
         """ccxt.pro decodes frames in a callback of its receive loop: a frame that is not JSON raises there,
@@ -169,11 +200,19 @@ class DataFeed:
             await failed.close()
 
     def _queue(self, symbol: str, update: FeedUpdate) -> None:
-        by_symbol: dict[str, list[CandleMsg]] = defaultdict(list)
+        now = time.time()
+        by_runner: dict[str, list[CandleMsg]] = defaultdict(list)
         for m in update.candles:
-            by_symbol[m.candle.symbol].append(m)
-        for s, msgs in by_symbol.items():
-            self.queues[s].put_nowait(msgs)
+            keys = self.subscribers.get(m.candle.symbol, ())
+            if not keys:
+                self.published += 1  # nobody trades this symbol: handed over to all (none) at once
+                continue
+            self._pending[(m.candle.symbol, m.candle.timestamp)] = [now, len(keys), 0, now]
+            self._all_answered.clear()
+            for key in keys:
+                by_runner[key].append(m)
+        for key, msgs in by_runner.items():
+            self.queues[key].put_nowait(msgs)
         for req in update.backfills:
             asyncio.get_running_loop().create_task(self._backfill(req))
 
@@ -201,42 +240,87 @@ class DataFeed:
             update = self.book.abandon_backfill(req)
         self._queue(req.symbol, update)
 
-    async def _publisher(self, symbol: str) -> None:
-        q = self.queues[symbol]
-        sent: deque[CandleMsg] = deque(maxlen=BUFFER_CANDLES)
+    async def _publisher(self, key: str) -> None:
+        q, runner = self.queues[key], self.runners[key]
+        n_symbols = sum(1 for keys in self.subscribers.values() if key in keys)
+        sent: deque[CandleMsg] = deque(maxlen=BUFFER_CANDLES * max(1, n_symbols))
         while True:
-            msgs = await q.get()
+            msgs = list(await q.get())
+            batches = 1
+            # The symbols closing at this instant arrive as separate frames, each waking its watcher in turn:
+            # let the ones already woken queue theirs, so they go in this call instead of waiting behind it.
+            for _ in range(COALESCE_YIELDS):
+                await asyncio.sleep(0)
+            while not q.empty():  # everything queued meanwhile goes in the same call, still in queue order
+                msgs.extend(q.get_nowait())
+                batches += 1
             try:
-                for runner in self.subscribers.get(symbol, ()):
-                    await self._deliver(runner, symbol, msgs, sent)
+                ack = await self._deliver(runner, msgs, sent)
                 sent.extend(msgs)
-                now = time.time() * 1000
-                self.latency_ms.extend(now - m.received_ms for m in msgs)
-                self.latency_ms = self.latency_ms[-10_000:]
-                self.published += len(msgs)
+                self._delivered(msgs, ack)
             finally:
                 # drain() joins the queues: a batch counts as handed over only once its delivery returned
-                q.task_done()
+                for _ in range(batches):
+                    q.task_done()
 
-    async def _deliver(self, runner: Any, symbol: str, msgs: list[CandleMsg], sent: deque[CandleMsg]) -> None:
-        """Hand `msgs` to one runner. A runner that died is restarted by Ray (max_restarts) from its last
-        saved state, which may be behind what it had been sent (state is saved on trades and every minute,
-        candles reach the DB every few seconds): resend every recent candle after its last processed one.
-        Without this the publisher task died with the first failed call and no runner got a candle again."""
+    def _delivered(self, msgs: list[CandleMsg], ack: CandleAck) -> None:
+        """Count what every subscribed runner has now; its latency ends at the last runner's decision."""
+        if ack.reports:
+            self._guard_reports.extend(ack.reports)
+            self._reports_ready.set()
+        for m in msgs:
+            entry = self._pending.get((m.candle.symbol, m.candle.timestamp))
+            if entry is None:
+                continue
+            entry[1] -= 1
+            entry[2] += ack.events
+            entry[3] = max(entry[3], ack.decided_at)
+            if entry[1] <= 0:
+                del self._pending[(m.candle.symbol, m.candle.timestamp)]
+                self.published += 1
+                self.latency_ms.append((entry[3] - entry[0]) * 1000.0)
+                self.latency_events.append(int(entry[2]))
+        if not self._pending:
+            self._all_answered.set()
+
+    async def _reporter(self) -> None:
+        """The runners' books to the guard: one call for all the runners that answered for a close instant
+        (the guard's kill switch sums every runner's equity), at the latest REPORT_COALESCE_S after the first
+        answer. A runner's own next check_entry carries its books itself, so no entry waits on this."""
+        while True:
+            await self._reports_ready.wait()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._all_answered.wait(), REPORT_COALESCE_S)
+            self._reports_ready.clear()
+            self._send_reports()
+
+    def _send_reports(self) -> Any:
+        batch, self._guard_reports = self._guard_reports, []
+        if batch and self.guard is not None:
+            return self.guard.report.remote(batch)
+        return None
+
+    async def _deliver(self, runner: Any, msgs: list[CandleMsg], sent: deque[CandleMsg]) -> CandleAck:
+        """Hand `msgs` to one runner; the trade events they produced. A runner that died is restarted by Ray
+        (max_restarts) from its last saved state, which may be behind what it had been sent (state is saved
+        on trades and every minute, candles reach the DB every few seconds): resend every recent candle after
+        its last processed one. Without this the publisher task died with the first failed call and no runner
+        got a candle again."""
         try:
-            await runner.on_candles.remote(msgs)
-            return
+            return await runner.on_candles.remote(msgs)
         except ray.exceptions.RayActorError:
             pass
         deadline = time.monotonic() + RUNNER_RESTART_WAIT_S
         while time.monotonic() < deadline:
             try:
-                last = (await runner.last_processed.remote()).get(symbol)
-                await runner.on_candles.remote([m for m in (*sent, *msgs) if last is None or m.candle.timestamp > last])
-                return
+                last = await runner.last_processed.remote()
+                return await runner.on_candles.remote(
+                    [m for m in (*sent, *msgs) if last.get(m.candle.symbol) is None
+                     or m.candle.timestamp > last[m.candle.symbol]])
             except ray.exceptions.RayActorError:
                 await asyncio.sleep(0.1)
         self.undelivered += len(msgs)  # gone for good (restarts exhausted): the others still get theirs
+        return CandleAck(0, time.time())
 
     async def _ticker(self) -> None:
         every_s = max(1.0, CLOCK_SYNC_EVERY_MS / 1000 / self.speed)
@@ -274,8 +358,8 @@ class DataFeed:
                     msg = self.book.funding(s, int(fr.get("timestamp") or self.clock.now_ms()),
                                             float(fr["fundingRate"]))
                     if msg is not None:
-                        for runner in self.subscribers.get(s, ()):
-                            await runner.on_funding.remote(msg)
+                        for key in self.subscribers.get(s, ()):
+                            await self.runners[key].on_funding.remote(msg)
             await self._sync_clock()
             await asyncio.sleep(self._poll_delay_s(self.funding_every_s))
 
@@ -291,8 +375,8 @@ class DataFeed:
                     msg = self.book.open_interest(s, int(oi.get("timestamp") or self.clock.now_ms()), float(value))
                     if msg is not None:
                         self.open_interest_polls += 1
-                        for runner in self.subscribers.get(s, ()):
-                            await runner.on_open_interest.remote(msg)
+                        for key in self.subscribers.get(s, ()):
+                            await self.runners[key].on_open_interest.remote(msg)
             await asyncio.sleep(self._poll_delay_s(self.open_interest_every_s))
 
     async def drain(self, timeout_s: float = 10.0) -> None:
@@ -309,6 +393,10 @@ class DataFeed:
         await _cancel(self.tasks)
         await self.drain()
         await _cancel(self.publishers)
+        pending = self._send_reports()  # the books of the last candles, before the guard's final save
+        if pending is not None:
+            with contextlib.suppress(Exception):
+                await pending
         flushed = await self.flush()
         for c in (self.client, self.rest):
             with contextlib.suppress(Exception):
@@ -320,8 +408,22 @@ class DataFeed:
         return self.book.health()
 
     def stats(self) -> dict[str, Any]:
-        return {"published": self.published, "undelivered": self.undelivered, "latency_ms": list(self.latency_ms),
-                "open_interest_polls": self.open_interest_polls}
+        """Counters, and the candle latency percentiles over the last LATENCY_SAMPLES candles."""
+        lat = sorted(self.latency_ms)
+
+        def pct(q: float) -> float | None:
+            return lat[min(len(lat) - 1, int(q * len(lat)))] if lat else None
+
+        return {"published": self.published, "undelivered": self.undelivered,
+                "open_interest_polls": self.open_interest_polls,
+                "latency_ms": {"samples": len(lat), "p50": pct(0.5), "p99": pct(0.99)}}
+
+    def published_count(self) -> int:
+        return self.published
+
+    def latency_samples(self) -> list[tuple[float, int]]:
+        """(ms from close detected to the last runner's call returned, trade events), oldest first."""
+        return list(zip(self.latency_ms, self.latency_events))
 
     def ping(self) -> bool:
         return True

@@ -36,7 +36,11 @@ class PortfolioGuardService:
         self._last_save = time.monotonic()
         self._last_snapshot_bucket = -1
 
-    def check_entry(self, runner_id: str, margin: float, used_margin: float | None = None) -> str | None:
+    def check_entry(self, runner_id: str, margin: float, used_margin: float | None = None,
+                    reports: list[RunnerReport] | None = None) -> str | None:
+        """`reports`: the asker's books after the candles it processed since its last report (applied first)."""
+        if reports:
+            self.report(reports)
         return self.guard.check_entry(runner_id, margin, used_margin)
 
     def report(self, reports: list[RunnerReport]) -> None:

@@ -1,10 +1,13 @@
 """StrategyRunner actor: one per enabled strategy, a thin shell over `radar.live.RunnerHost`.
 
 Candles arrive in order from the data feed (sync actor: calls run one at a time, in submission order);
-each is processed once (seq and timestamp checks in the host and runners). Every trade goes to the state
-store's journal and the executor at once (both idempotent), then the host state is saved — on every trade and at least every
-`save_every_s` otherwise. A restarted actor (max_restarts) restores that state and catches up from the
-candles the feed stored while it was down.
+each is processed once (seq and timestamp checks in the host and runners). Every trade goes to the executor
+first (the call returns once the fill is recorded, which ends the candle's decision latency), then to the
+state store's journal together with the host state — on every trade and at least every `save_every_s`
+otherwise. That write is not waited for: the next call waits for it before touching a candle (and sends it
+again if it failed), so the journal and the saved state never fall more than one call behind. A restarted
+actor (max_restarts) restores that state and catches up from the candles the feed stored while it was down;
+the executor and the journal both recognise an event sent twice.
 """
 from __future__ import annotations
 
@@ -15,7 +18,7 @@ from typing import Any
 import ray
 
 from radar.events import TradeEvent
-from radar.live.messages import CandleMsg, FundingMsg, OpenInterestMsg
+from radar.live.messages import CandleAck, CandleMsg, FundingMsg, OpenInterestMsg
 from radar.live.portfolio_guard import RunnerReport
 from radar.live.runner_host import RunnerHost, build_runner_host
 from radar.strategies.registry import create_strategy
@@ -40,6 +43,10 @@ class StrategyRunner:
         self.candles_seen = 0
         self.events_sent = 0
         self._last_save = time.monotonic()
+        self._persisting: tuple[Any, str, tuple[Any, ...]] | None = None  # (ObjectRef, state store method, args)
+        # Books after each candle not yet told to the guard: they ride on the next check_entry (so a grid this
+        # batch closed on one symbol frees its margin for the next symbol's entry) or back with the answer.
+        self._reports: dict[str, RunnerReport] = {}
         saved = ray.get(state_store.load_runner.remote(name))
         if saved is not None:
             self.host.restore(saved)
@@ -67,29 +74,33 @@ class StrategyRunner:
 
     def _ask_guard(self, runner_id: str, margin: float) -> bool:
         runner = self.host.runners[runner_id.partition(":")[2]]
-        reason = ray.get(self.guard.check_entry.remote(runner_id, margin, runner.used_margin))
+        reports, self._reports = list(self._reports.values()), {}
+        reason = ray.get(self.guard.check_entry.remote(runner_id, margin, runner.used_margin, reports or None))
         if reason is not None:
             self.refused[reason] = self.refused.get(reason, 0) + 1
         return reason is None
 
-    def on_candles(self, msgs: list[CandleMsg]) -> int:
+    def on_candles(self, msgs: list[CandleMsg]) -> CandleAck:
+        self._settle()
         events: list[TradeEvent] = []
-        closes: dict[str, Any] = {}
+        runners = self.host.runners
         for m in msgs:
-            if m.candle.symbol in self.host.runners:
+            s = m.candle.symbol
+            if s in runners:
                 events.extend(self.host.on_candle(m))
                 self.candles_seen += 1
-                closes[m.candle.symbol] = m.candle
+                if self.guard is not None:
+                    r = runners[s]
+                    self._reports[s] = RunnerReport(r.config.runner_id, m.candle.timestamp, r.equity(m.candle.close),
+                                                    r.used_margin, r.capital)
         self._emit(events)
-        if self.guard is not None and closes:
-            # not awaited: the guard is a sync actor, so this lands before this runner's next check_entry
-            runners = self.host.runners
-            self.guard.report.remote([RunnerReport(runners[s].config.runner_id, c.timestamp, runners[s].equity(c.close),
-                                                   runners[s].used_margin, runners[s].capital)
-                                      for s, c in closes.items()])
+        # The books after this batch go back with the answer: the feed sends all runners' to the guard in one
+        # call per close instant. Those a check_entry already carried are not repeated.
+        ack = CandleAck(len(events), time.time(), tuple(self._reports.values()))
+        self._reports = {}
         if not events and time.monotonic() - self._last_save >= self.save_every_s:
             self._save()
-        return len(events)
+        return ack
 
     def on_funding(self, msg: FundingMsg) -> None:
         self.host.on_funding(msg)
@@ -100,21 +111,43 @@ class StrategyRunner:
     def _emit(self, events: list[TradeEvent]) -> None:
         if not events:
             return
-        # The journal (keyed by runner#seq) and the executor (per-runner seq high-water mark) both recognise a
-        # re-delivered event, so they take it at the same time; this runner's state is saved only once both
-        # have it: a crash in between makes the restored runner send the event again, never lose it.
-        ray.get([self.state_store.record_events.remote(events), self.executor.on_events.remote(events)])
+        # The executor (per-runner seq high-water mark) and the journal (keyed by runner#seq) both recognise a
+        # re-delivered event; this runner's state is saved only after both have it (the state store journals,
+        # then saves): a crash in between makes the restored runner send the event again, never lose it.
+        ack = ray.get(self.executor.on_events.remote(events))
         self.events_sent += len(events)
-        self._save()  # then this runner's state
+        self._persist("record_and_save", events, self.name, self.host.state(), ack.saved)
         if self.telegram is not None:
             self.telegram.trade_events.remote(events)  # never awaited: a message must not slow a trade
 
-    def _save(self) -> None:
-        ray.get(self.state_store.save_runner.remote(self.name, self.host.state()))
+    def _persist(self, method: str, *args: Any) -> None:
+        self._settle()
+        self._persisting = (getattr(self.state_store, method).remote(*args), method, args)
         self._last_save = time.monotonic()
 
+    def _settle(self) -> None:
+        """Wait for the last journal/state write; a failed one is sent once more (both parts are idempotent)
+        and a second failure raises: this call fails rather than trading on past an unsaved trade."""
+        if self._persisting is None:
+            return
+        ref, method, args = self._persisting
+        self._persisting = None
+        try:
+            ray.get(ref)
+        except ray.exceptions.RayError:
+            if method == "record_and_save" and args[3] is not None:
+                # the executor's write failed (or the executor died): it writes its whole state again first
+                ray.get(self.executor.persist_wait.remote())
+                args = (*args[:3], None)
+            ray.get(getattr(self.state_store, method).remote(*args))
+
+    def _save(self) -> None:
+        self._persist("save_runner", self.name, self.host.state())
+
     def save(self) -> None:
+        """Save now and wait for it (shutdown)."""
         self._save()
+        self._settle()
 
     def status(self, prices: dict[str, float] | None = None) -> dict[str, Any]:
         prices = prices or {}

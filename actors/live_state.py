@@ -66,8 +66,14 @@ class StateStore:
             self.files.save_executor(self.executor)
 
     # -- journal ------------------------------------------------------------------------------------
-    def record_events(self, events: list[TradeEvent]) -> tuple[int, int]:
-        return self.journal.record_events(events)
+    def record_and_save(self, events: list[TradeEvent], name: str, state: dict[str, Any],
+                        executor_saved: Any = None) -> tuple[int, int]:
+        """A runner's trade events into the journal, then that runner's state: one call, in that order, so
+        a runner can send it without waiting. `executor_saved`: the executor's pending state write for these
+        events, passed as an object reference, so Ray starts this call only after that write is done."""
+        recorded = self.journal.record_events(events)
+        self.save_runner(name, state)
+        return recorded
 
     def snapshot(self, scope: str, now_ms: int, equity: float, cash: float, unrealized_pnl: float,
                  margin_used: float, payload: dict[str, Any] | None = None) -> bool:

@@ -126,7 +126,8 @@ class LiveSystem:
         for r in ray.get([r.last_seq.remote() for r in self.runners.values()]):
             for sym, seq in r.items():
                 seqs[sym] = max(seqs.get(sym, 0), seq)
-        ray.get([self.feed.subscribe.remote(sym, self.runners[s.name]) for s in self.strategies for sym in s.symbols])
+        ray.get([self.feed.subscribe.remote(sym, self.runners[s.name], s.name) for s in self.strategies for sym in s.symbols]
+                + [self.feed.report_to.remote(self.guard)])
         ray.get(self.feed.start.remote(last, seqs))
         self._boot_watchdog()
         return self
@@ -192,7 +193,7 @@ class LiveSystem:
         deadline = time.monotonic() + timeout_s
         seen = 0
         while time.monotonic() < deadline:
-            seen = ray.get(self.feed.stats.remote())["published"]
+            seen = ray.get(self.feed.published_count.remote())
             if seen >= n:
                 break
             time.sleep(0.05)
@@ -239,8 +240,10 @@ def status(namespace: str = NAMESPACE) -> dict[str, Any]:
     try:
         feed = ray.get_actor(FEED, namespace=namespace)
         h = ray.get(feed.health.remote())
+        stats = ray.get(feed.stats.remote())
         out["feed"] = {"connected": h.connected, "reconnects": h.reconnects, "rejected": h.rejected,
-                       "duplicates": h.duplicates, "backfilled": h.backfilled, "last_candle_ms": h.last_candle_ms}
+                       "duplicates": h.duplicates, "backfilled": h.backfilled, "last_candle_ms": h.last_candle_ms,
+                       "published": stats["published"], "latency_ms": stats["latency_ms"]}
     except ValueError:
         pass
     for a in ray.util.list_named_actors(all_namespaces=True):

@@ -10,11 +10,11 @@ capital but a fixed allocation of min(C0 / n_assets, 25% C0) per entry step, so 
 same symbols no grid level fits in a runner's capital and nothing would trade. Two boots of the system:
 
 1. latency run (`--latency-rate` candles/s per symbol, well under capacity): latency_p50_ms / latency_p99_ms =
-   wall time from the DataFeed detecting a closed candle (its `_queue`, stamped with time.perf_counter) to the
-   last subscribed runner's `on_candles` call returning. A runner returns only after the journal write and
-   the executor's `on_events` for that candle's trade events (and the runner's state save), so this covers
-   "candle -> decision recorded by the executor"; decision_latency_* restricts it to candles that produced
-   at least one trade event.
+   wall time from the DataFeed detecting a closed candle (its `_queue`) to the last subscribed runner's
+   `on_candles` call returning, as the production feed records it (`DataFeed.latency_samples`). A runner
+   returns only after the executor's `on_events` for that candle's trade events returned (the fill applied
+   and executor_state.json written), so this is an upper bound of "candle -> decision recorded by the
+   executor"; decision_latency_* restricts it to candles that produced at least one trade event.
 2. throughput + memory run (`--rate` candles/s per symbol offered, more than the system takes):
    throughput_candles_per_s = closed candles the feed published to the 6 runner actors (each candle to its
    strategy's actor, the call returned) per wall second between 10% and 100% of the replay;
@@ -47,7 +47,6 @@ sys.path.insert(0, str(REPO_ROOT))
 import psutil  # noqa: E402  (vendored by ray[default], importable once ray is imported)
 
 import actors.live_system as live_system  # noqa: E402
-from actors.live_feed import DataFeed  # noqa: E402
 from radar.config import load_config  # noqa: E402
 from radar.exchange.emulator import BitgetEmulator, Clock, EmulatorThread, MarketData, load_csv_candles  # noqa: E402
 from radar.models import CandleArrays  # noqa: E402
@@ -57,48 +56,6 @@ BASES = ["BTC", "ETH", "SOL", "XRP", "DOGE", "LINK", "AVAX", "ADA", "BNB", "DOT"
          "ATOM", "NEAR", "FIL", "APT"]
 STRATEGIES = ["grid_atr", "grid_trend", "envelope_dca", "bollinger_mr", "donchian_breakout", "supertrend"]
 H = 3_600_000
-
-
-class TimedFeed(DataFeed):
-    """The production DataFeed plus wall-clock stamps: when `_queue` sees a closed candle, and when the last
-    subscribed runner's call for it returned (CandleMsg.received_ms is the replayed server clock, not wall
-    time). Only `_deliver`'s normal path is wrapped; a failed call takes the production recovery path."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._stamp: dict[tuple[str, int], list[float]] = {}  # (symbol, ts) -> [t0, deliveries, events]
-        # latency ms, and trade events the candle's batch produced: compact arrays (12 bytes a sample), so the
-        # instrument itself hardly shows in the RSS growth measured over a long replay
-        self.lat_ms, self.lat_events = array("d"), array("i")
-
-    def _queue(self, symbol: str, update: Any) -> None:
-        now = time.perf_counter()
-        for m in update.candles:
-            self._stamp.setdefault((m.candle.symbol, m.candle.timestamp), [now, 0, 0])
-        super()._queue(symbol, update)
-
-    async def _deliver(self, runner: Any, symbol: str, msgs: list[Any], sent: Any) -> None:
-        events = 0
-        try:
-            events = int(await runner.on_candles.remote(msgs))
-        except ray.exceptions.RayActorError:
-            await super()._deliver(runner, symbol, msgs, sent)
-        now = time.perf_counter()
-        n_subscribers = len(self.subscribers.get(symbol, ()))
-        for m in msgs:
-            key = (m.candle.symbol, m.candle.timestamp)
-            entry = self._stamp.get(key)
-            if entry is None:
-                continue
-            entry[1] += 1
-            entry[2] += events
-            if entry[1] >= n_subscribers:
-                del self._stamp[key]
-                self.lat_ms.append((now - entry[0]) * 1000.0)
-                self.lat_events.append(int(entry[2]))
-
-    def samples_taken(self) -> list[tuple[float, int]]:
-        return list(zip(self.lat_ms, self.lat_events))
 
 
 def series(n: int, n_symbols: int) -> dict[str, CandleArrays]:
@@ -189,7 +146,7 @@ def replay(cfg: Any, data: dict[str, CandleArrays], speed: float, workdir: Path,
             last_progress = time.perf_counter()
             while True:
                 time.sleep(0.2)
-                n = ray.get(system.feed.stats.remote())["published"]
+                n = ray.get(system.feed.published_count.remote())
                 now = time.perf_counter()
                 if not trace or n > trace[-1][1]:
                     last_progress = now
@@ -215,7 +172,7 @@ def replay(cfg: Any, data: dict[str, CandleArrays], speed: float, workdir: Path,
             out["rss_marks"] = rss_marks
             out["rss_by_actor_end"] = {k: round(v, 1) for k, v in rss_by_actor(pids).items()}
             # after the RSS reading: materialising the samples in the feed costs it ~100 bytes each
-            out["samples"] = ray.get(system.feed.samples_taken.remote())
+            out["samples"] = ray.get(system.feed.latency_samples.remote())
             st = [ray.get(r.status.remote()) for r in system.runners.values()]
             out["runner_candles"] = sum(s["candles"] for s in st)
             out["runner_events"] = sum(s["events"] for s in st)
@@ -242,11 +199,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not 1 <= n_symbols <= len(BASES):
         raise SystemExit(f"--per-strategy must be 1..{len(BASES) // len(STRATEGIES)}")
 
-    if __name__ != "__main__":  # imported (not run as a script): ship TimedFeed to the workers by value
-        from ray import cloudpickle
-
-        cloudpickle.register_pickle_by_value(sys.modules[__name__])
-    live_system.DataFeedActor = ray.remote(num_cpus=0, max_restarts=-1)(TimedFeed)  # the instrumented feed
     workdir = Path(tempfile.mkdtemp(prefix="radar-bench-live-"))
     ray.init("local", num_cpus=2, include_dashboard=False, object_store_memory=150 * 1024 * 1024,
              log_to_driver=False, namespace=live_system.NAMESPACE)

@@ -219,8 +219,10 @@ def _table(st: dict[str, Any]):  # -> rich renderable
         t.add_row(r["name"], ", ".join(r["symbols"]), str(r["candles"]), str(r["events"]), str(r["restored"]))
     feed = st.get("feed") or {}
     ex = st.get("executor") or {}
+    lat = feed.get("latency_ms") or {}
+    latency = (f" latency p50={lat['p50']:.1f} ms p99={lat['p99']:.1f} ms" if lat.get("samples") else "")
     t.caption = (f"feed connected={feed.get('connected')} reconnects={feed.get('reconnects')} "
-                 f"backfilled={feed.get('backfilled')} | fills={ex.get('fills')} "
+                 f"backfilled={feed.get('backfilled')}{latency} | fills={ex.get('fills')} "
                  f"open positions={len(ex.get('open_positions', []))} | trades stored={st.get('trades')}")
     return t
 
