@@ -34,6 +34,7 @@ RUNNER_RESTART_WAIT_S = 60.0
 SILENCE_MIN_S, SILENCE_MAX_S = 0.5, 60.0
 CONNECT_TIMEOUT_S = 15.0
 LATENCY_SAMPLES = 20_000
+HISTORY_PAGE = 1000  # candles per REST request asked; the exchange's own page size caps it
 REPORT_COALESCE_S = 0.02  # the runners' books go to the guard once every runner answered, or after this
 COALESCE_YIELDS = 3  # event-loop turns a publisher waits for the other symbols closing at the same instant
 
@@ -70,6 +71,8 @@ class DataFeed:
         # (symbol, ts) -> [detected, runners left, events, last decision]: wall times (time.time())
         self._pending: dict[tuple[str, int], list[float]] = {}
         self.guard: Any = None
+        self.history_requests: dict[str, dict[str, Any]] = {}  # API back-fill requests by id
+        self.history_tasks: set[asyncio.Task] = set()
         self._guard_reports: list[Any] = []  # RunnerReports from the runners' answers, not sent yet
         self._all_answered = asyncio.Event()  # no candle waits for a runner's answer
         self._reports_ready = asyncio.Event()
@@ -216,29 +219,80 @@ class DataFeed:
         for req in update.backfills:
             asyncio.get_running_loop().create_task(self._backfill(req))
 
-    async def _backfill(self, req: BackfillRequest) -> None:
-        # Rate limits (429 / 30006) are retried with backoff before the gap is given up (SPEC §9); the
-        # delays shrink with the replay speed like the reconnect backoff.
+    async def _fetch_range(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[list[Any]]:
+        """REST candles with open time in [start_ms, end_ms), one exchange page after the other (a gap left half
+        filled was a hole for good). Rate limits (429 / 30006) are
+        retried with backoff (SPEC §9); the delays shrink with the replay speed like the reconnect backoff."""
+        from radar.exchange.bitget import ohlcv_page_limit
+
         scale = max(1.0, self.speed / 3600.0)
         policy = RetryPolicy(initial_s=RetryPolicy.initial_s / scale, max_s=RetryPolicy.max_s / scale)
-        tf = timeframe_ms(req.timeframe)
+        tf = timeframe_ms(timeframe)
         rows: list[list[Any]] = []
-        since = req.start_ms
+        cursor = start_ms
+        while cursor < end_ms:
+            # A window of exactly one page of open times: Bitget fills a window from its END, so a wider one
+            # (or no limit: ccxt asks for 100) silently lost its head.
+            limit = ohlcv_page_limit(self.rest, timeframe, cursor, HISTORY_PAGE)
+            window_end = min(cursor + limit * tf, end_ms)
+            page = await policy.acall(lambda: self.rest.fetch_ohlcv(symbol, timeframe, since=cursor, limit=limit,
+                                                                    params={"until": window_end - 1}))
+            rows.extend(r for r in page if cursor <= r[0] < window_end)
+            cursor = window_end  # an empty window is a hole in the exchange's history: step over it
+        return rows
+
+    async def _backfill(self, req: BackfillRequest) -> None:
         try:
-            # Page through the gap: one request returns at most the exchange's page size (Bitget 200), and a
-            # gap left half filled was a hole for good.
-            while since < req.end_ms:
-                page = await policy.acall(lambda: self.rest.fetch_ohlcv(req.symbol, req.timeframe, since=since,
-                                                                        params={"until": req.end_ms - 1}))
-                page = [r for r in page if since <= r[0] < req.end_ms]
-                if not page:
-                    break
-                rows.extend(page)
-                since = int(page[-1][0]) + tf
-            update = self.book.on_backfill(req, rows)
+            update = self.book.on_backfill(req, await self._fetch_range(req.symbol, req.timeframe, req.start_ms,
+                                                                        req.end_ms))
         except Exception:
             update = self.book.abandon_backfill(req)
         self._queue(req.symbol, update)
+
+    # -- history back-fill (API requests) ------------------------------------------------------------
+    async def backfill_history(self, request_id: str, symbols: list[str], timeframe: str, start_ms: int,
+                               end_ms: int | None = None) -> dict[str, Any]:
+        """Fetch the closed candles of [start_ms, end_ms) (end None: up to now) of each symbol over REST into
+        the store, in the background; the answer is the request's status (`history_status` follows it).
+        Unknown symbols or timeframes are refused at once, naming them."""
+        from radar.errors import DataError
+
+        if self.rest is None:
+            raise DataError("history back-fill: the feed is not connected to the exchange yet")
+        unknown = [s for s in symbols if s not in self.rest.markets]
+        if unknown:
+            raise DataError(f"history back-fill: unknown symbol(s) {', '.join(unknown)} on {self.exchange}")
+        if timeframe not in (self.rest.timeframes or {}):
+            raise DataError(f"history back-fill: {self.exchange} has no timeframe {timeframe!r}")
+        self.history_requests[request_id] = {"request_id": request_id, "status": "running", "symbols": list(symbols),
+                                             "timeframe": timeframe, "start_ms": start_ms, "end_ms": end_ms,
+                                             "stored": 0, "error": None}
+        task = asyncio.get_running_loop().create_task(self._history(request_id))
+        self.history_tasks.add(task)
+        task.add_done_callback(self.history_tasks.discard)
+        return dict(self.history_requests[request_id])
+
+    async def _history(self, request_id: str) -> None:
+        from radar.data.fetch import rows_to_arrays
+        from radar.data.validation import validate_candles
+
+        req = self.history_requests[request_id]
+        tf = req["timeframe"]
+        try:
+            for symbol in req["symbols"]:
+                now = self.clock.now_ms()
+                end = min(req["end_ms"] or now, now - now % timeframe_ms(tf))  # closed candles only
+                rows = await self._fetch_range(symbol, tf, req["start_ms"], end)
+                valid, _ = validate_candles(rows_to_arrays(rows), tf)
+                if len(valid):
+                    req["stored"] += await self.state_store.flush_candles.remote({(symbol, tf): valid}, self.exchange)
+            req["status"] = "done"
+        except Exception as exc:  # the exchange kept failing: say so, keep what was stored
+            req["status"], req["error"] = "failed", f"{type(exc).__name__}: {exc}"[:300]
+
+    def history_status(self, request_id: str) -> dict[str, Any] | None:
+        req = self.history_requests.get(request_id)
+        return None if req is None else dict(req)
 
     async def _publisher(self, key: str) -> None:
         q, runner = self.queues[key], self.runners[key]
@@ -390,7 +444,7 @@ class DataFeed:
         self.running = False
         # Producers first, so nothing is queued behind the drain; publishers only once their queues are
         # empty and their last delivery returned (cancelling one mid-call left a runner a candle ahead).
-        await _cancel(self.tasks)
+        await _cancel([*self.tasks, *self.history_tasks])
         await self.drain()
         await _cancel(self.publishers)
         pending = self._send_reports()  # the books of the last candles, before the guard's final save

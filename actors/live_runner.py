@@ -149,6 +149,12 @@ class StrategyRunner:
         self._save()
         self._settle()
 
+    def reset_kill_switch(self, runner_id: str) -> dict[str, Any]:
+        """Reset one runner's own kill switch (the operator's call, from the API); saved before answering."""
+        st = self.host.reset_kill_switch(runner_id)
+        self.save()
+        return _plain(st)
+
     def status(self, prices: dict[str, float] | None = None) -> dict[str, Any]:
         prices = prices or {}
         return {"name": self.name, "symbols": self.symbols, "candles": self.candles_seen, "events": self.events_sent,

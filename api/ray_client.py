@@ -6,8 +6,8 @@ other request. GCS lookups (`ray.get_actor`, `list_named_actors`) are blocking c
 handles are cached and dropped when the actor dies.
 
 What the actors offer: runner status and saved state (grid legs), executor status, watchdog ranking and
-alerts, feed health, the WFO job manager. What they do not offer yet is a 503 naming the missing piece:
-kill-switch resets, back-fill requests, portfolio runs. Prices are the newest stored closes (the feed
+alerts, feed health, the WFO job manager, kill-switch resets (the guard's, one runner's), history back-fill
+(the feed's REST client into the store). Portfolio runs are Ray tasks launched here. Prices are the newest stored closes (the feed
 flushes candles every few seconds). Events are polled (every `poll_s`): new journal trades, new watchdog
 alerts, job manager progress changes.
 """
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,7 @@ from api.models import (
     OptimizationProgressMessage,
     PortfolioLaunch,
     PortfolioProgress,
+    PortfolioProgressMessage,
     Position,
     RankingEntry,
     StrategyStatus,
@@ -54,6 +56,17 @@ RUNNER_PREFIX = "runner:"
 _LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
+@ray.remote(num_cpus=1, max_retries=0)
+def _portfolio_task(database_url: str, config_dir: str | None, request: dict[str, Any]) -> int:
+    """One portfolio backtest on the store's candles, saved; runs on any node that reaches the database."""
+    from radar.backtest.stored_portfolio import run_stored_portfolio
+
+    return run_stored_portfolio(database_url, config_dir, request["strategies"], request["symbols"],
+                                timeframe=request["timeframe"], exchange=request["exchange"],
+                                start=request.get("start_ms"), end=request.get("end_ms"),
+                                capital=request.get("capital"), name=request.get("name") or "")
+
+
 class RaySystemClient:
     name = "ray"
 
@@ -62,6 +75,7 @@ class RaySystemClient:
                  call_timeout_s: float = 5.0, poll_s: float = 1.0, names_ttl_s: float = 5.0,
                  share_s: float = 0.5, live_trading: bool = False) -> None:
         self.namespace = namespace
+        self.database_url = database_url
         self.db = Database(database_url) if database_url else None
         self.config_dir = config_dir
         self.exchange, self.timeframe = exchange, timeframe
@@ -72,6 +86,8 @@ class RaySystemClient:
         self._handles: dict[str, Any] = {}
         self._runner_names: tuple[float, list[str]] = (-1e9, [])
         self._config: Any = None
+        self._portfolio: dict[str, PortfolioProgress] = {}  # runs launched through this client
+        self._portfolio_tasks: set[asyncio.Task] = set()
 
     @classmethod
     def connect(cls, address: str | None = "auto", **kw: Any) -> RaySystemClient:
@@ -104,7 +120,7 @@ class RaySystemClient:
             cause = getattr(exc, "cause", None)
             if isinstance(cause, RadarError):
                 text = str(cause)
-                if "no WFO job" in text:
+                if "no WFO job" in text or "unknown runner" in text:
                     raise NotFound(text) from None
                 if "already" in text:
                     raise Conflict(text) from None
@@ -201,11 +217,14 @@ class RaySystemClient:
         return views.kill_switch(strategies, guard_status)
 
     async def reset_kill_switch(self, runner_id: str | None) -> KillSwitchStatus:
-        """The global switch (the portfolio guard's freeze or manual kill); a single runner's own switch has
-        no reset in the runner actors yet."""
+        """`runner_id` None: the global switch (the portfolio guard's freeze or manual kill); else that one
+        runner's own switch, in its runner actor (saved before the answer)."""
         if runner_id is not None:
-            raise Unavailable(f"resetting one runner's kill switch ({runner_id}) is not available: the runner "
-                              f"actors do not offer it yet; an empty body resets the global kill switch")
+            strategy = runner_id.partition(":")[0]
+            if RUNNER_PREFIX + strategy not in await self._runners():
+                raise NotFound(f"no runner {runner_id!r}: no runner actor for strategy {strategy!r}")
+            await self._call(RUNNER_PREFIX + strategy, "reset_kill_switch", runner_id)
+            return await self.kill_switch()
         await self._call(GUARD, "reset")
         return await self.kill_switch()
 
@@ -225,8 +244,12 @@ class RaySystemClient:
         return views.feed_health(await self._call(FEED, "health"))
 
     async def request_backfill(self, request: BackfillRequest) -> BackfillAccepted:
-        raise Unavailable("back-fill requests are not available: the data feed actor back-fills gaps itself on "
-                          "reconnect; use `radar data fetch` for history")
+        """The feed fetches the history over its REST client into the store, in the background (the stored
+        series show up under /api/data/status)."""
+        st = await self._call(FEED, "backfill_history", f"bf-{uuid.uuid4().hex[:10]}", list(request.symbols),
+                              request.timeframe, request.start_ms, request.end_ms)
+        return BackfillAccepted(request_id=st["request_id"], status=st["status"], symbols=st["symbols"],
+                                timeframe=st["timeframe"], start_ms=st["start_ms"], end_ms=st["end_ms"])
 
     # -- WFO -----------------------------------------------------------------------------------------------
     async def wfo_submit(self, request: SweepLaunch) -> JobProgress:
@@ -266,11 +289,40 @@ class RaySystemClient:
 
     # -- portfolio -----------------------------------------------------------------------------------------
     async def portfolio_launch(self, request: PortfolioLaunch) -> PortfolioProgress:
-        raise Unavailable("portfolio runs from the API are not available yet: run `radar portfolio` "
-                          "(results appear under /api/portfolio/backtests)")
+        """A Ray task runs the backtest on the stored candles (as `radar portfolio`) and saves it; the run is
+        listed here until the API restarts, its result stays under /api/portfolio/backtests."""
+        if self.database_url is None:
+            raise Unavailable("portfolio runs need the database (set DATABASE_URL)")
+        from radar.backtest.stored_portfolio import check_strategies
+
+        try:
+            await asyncio.to_thread(check_strategies, request.strategies)
+        except RadarError as exc:
+            raise BadRequest(str(exc)) from None
+        run = PortfolioProgress(run_id=f"pf-{uuid.uuid4().hex[:10]}", name=request.name or ",".join(request.strategies),
+                                status="running", progress=0.0, submitted_at=int(time.time() * 1000))
+        self._portfolio[run.run_id] = run
+        ref = _portfolio_task.remote(self.database_url, None if self.config_dir is None else str(self.config_dir),
+                                     request.model_dump())
+        task = asyncio.ensure_future(self._finish_portfolio(run.run_id, ref))
+        self._portfolio_tasks.add(task)
+        task.add_done_callback(self._portfolio_tasks.discard)
+        return run
+
+    async def _finish_portfolio(self, run_id: str, ref: Any) -> None:
+        run = self._portfolio[run_id]
+        try:
+            row_id = await ref
+            done = {"status": "done", "progress": 1.0, "backtest_id": int(row_id)}
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            done = {"status": "failed", "error": str(cause) if isinstance(cause, RadarError) else repr(cause or exc)}
+        except (ray.exceptions.RayError, asyncio.CancelledError) as exc:
+            done = {"status": "failed", "error": f"the run was lost: {type(exc).__name__}"}
+        self._portfolio[run_id] = run.model_copy(update=done | {"finished_at": int(time.time() * 1000)})
 
     async def portfolio_runs(self) -> list[PortfolioProgress]:
-        return []  # nothing can be launched through this client yet
+        return sorted(self._portfolio.values(), key=lambda r: (r.submitted_at, r.run_id))
 
     # -- logs, events --------------------------------------------------------------------------------------
     async def recent_logs(self, limit: int, min_level: str) -> list[LogLine]:
@@ -283,6 +335,7 @@ class RaySystemClient:
         last_trade_id: int | None = None
         seen_alerts: set[tuple[Any, ...]] | None = None
         jobs: dict[str, tuple[str, int]] | None = None
+        runs: dict[str, str] = {}
         while True:
             out: list[LiveEvent] = []
             try:
@@ -310,10 +363,15 @@ class RaySystemClient:
                 jobs = state
             except Unavailable:
                 pass
+            current_runs = dict(self._portfolio)
+            out.extend(PortfolioProgressMessage(data=r) for rid, r in current_runs.items() if runs.get(rid) != r.status)
+            runs = {rid: r.status for rid, r in current_runs.items()}
             for event in out:
                 yield event
             await asyncio.sleep(self.poll_s)
 
     async def close(self) -> None:
+        for task in list(self._portfolio_tasks):
+            task.cancel()
         if self.db is not None:
             self.db.close()

@@ -90,9 +90,9 @@ def _window_text(start: int | None, end: int | None) -> str:
 
 
 def _costs(cfg: Any):  # -> CostModel
-    from radar.positions.costs import CostModel
+    from radar.backtest.stored_portfolio import costs_of
 
-    return CostModel(taker_fee=cfg.risk.fees.taker, maker_fee=cfg.risk.fees.maker, slippage=cfg.risk.slippage)
+    return costs_of(cfg)
 
 
 def _capital(value: float | None, cfg: Any) -> float:
@@ -265,16 +265,13 @@ def _csv_for_symbol(directory: Path, symbol: str, timeframe: str) -> Path:
 
 
 def cmd_portfolio(args: argparse.Namespace) -> int:
-    from radar.backtest.portfolio import run_portfolio, save_portfolio_result
+    from radar.backtest.stored_portfolio import check_strategies, load_inputs, run_and_save
     from radar.cli.common import open_store
     from radar.config import load_config
-    from radar.strategies.registry import strategy_class
 
     strategies = _split(args.strategies, "--strategies")
     symbols = _split(args.symbols, "--symbols")
-    for name in strategies:
-        if strategy_class(name).live_only:
-            raise StrategyError(f"strategy {name!r} is live-only and cannot be backtested")
+    check_strategies(strategies)
     cfg = load_config()
     capital = _capital(args.capital, cfg)
     start, end = _window(args)
@@ -282,34 +279,22 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     if args.csv_dir is not None and not args.csv_dir.is_dir():
         raise DataError(f"--csv-dir {args.csv_dir}: no such directory")
     store = open_store()
-    candles: dict[str, CandleArrays] = {}
-    funding: dict[str, Any] = {}
     default_rate = cfg.risk.backtest.default_funding_rate
-    stored_funding: list[str] = []
-    for sym in symbols:
-        if args.csv_dir is not None:
+    if args.csv_dir is not None:
+        candles: dict[str, CandleArrays] = {}
+        for sym in symbols:
             arr = _clip(read_csv_as(_csv_for_symbol(args.csv_dir, sym, args.timeframe), args.timeframe), start, end)
-            where = str(args.csv_dir)
-        else:
-            arr = store.load_candles(args.exchange, sym, args.timeframe, start, end)
-            where = f"the store ({args.exchange})"
-            fts, rates = store.load_funding_rates(args.exchange, sym, None, end)
-            if len(fts):
-                stored_funding.append(sym)
-                funding[sym] = _funding_lookup(fts, rates, default_rate)
-        if len(arr) == 0:
-            raise DataError(f"portfolio: no {args.timeframe} candles for {sym} in {where} {_window_text(start, end)}")
-        candles[sym] = arr
-        funding.setdefault(sym, lambda ts, r=default_rate: r)
-    params = {f"{st}:{sym}": cfg.strategy_params(st, sym).model_dump() for st in strategies for sym in symbols}
-    risk = cfg.risk
-    result = run_portfolio(
-        [(st, sym) for st in strategies for sym in symbols], candles, timeframe=args.timeframe, capital=capital,
-        costs=_costs(cfg), params=params, funding=funding, max_margin_ratio=risk.max_margin_ratio,
-        max_asset_fraction=risk.max_asset_fraction, kill_drawdown_pct=risk.kill_switch.global_drawdown_percent,
-        kill_window_hours=risk.kill_switch.global_window_hours, freeze_hours=risk.kill_switch.freeze_hours,
-        maintenance_margin=risk.liquidation.maintenance_margin_rate)
-    row_id = save_portfolio_result(store.engine, result, args.name)
+            if len(arr) == 0:
+                raise DataError(f"portfolio: no {args.timeframe} candles for {sym} in {args.csv_dir} "
+                                f"{_window_text(start, end)}")
+            candles[sym] = arr
+        funding: dict[str, Any] = {sym: (lambda ts, r=default_rate: r) for sym in symbols}
+        stored_funding: list[str] = []
+    else:
+        inputs = load_inputs(store, cfg, symbols, args.timeframe, args.exchange, start, end)
+        candles, funding, stored_funding = inputs.candles, inputs.funding, inputs.stored_funding
+    row_id, result = run_and_save(store, cfg, strategies, symbols, candles, funding, timeframe=args.timeframe,
+                                  capital=capital, name=args.name)
     no_funding = [s for s in symbols if s not in stored_funding]
     parts = [f"stored funding rates for {', '.join(stored_funding)} (the default rate {default_rate:g} per 8h "
              f"before their first)"] if stored_funding else []
@@ -365,17 +350,3 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
         notes.append(f"report: {args.report}")
     _print_table(f"Portfolio {', '.join(strategies)} on {len(symbols)} symbols ({result.timeframe})", rows, notes)
     return 0
-
-
-def _funding_lookup(timestamps: np.ndarray, rates: np.ndarray, default: float):
-    """ts -> the last stored rate at or before ts, else the default rate."""
-    from radar.backtest.single import settlement_minute
-
-    ts_sorted = settlement_minute(timestamps)
-    values = np.asarray(rates, dtype=np.float64)
-
-    def rate(ts: int) -> float:
-        i = int(np.searchsorted(ts_sorted, ts, side="right")) - 1
-        return float(values[i]) if i >= 0 else default
-
-    return rate

@@ -87,7 +87,7 @@ def _short(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _to_arrays(rows: list[list[Any]]) -> CandleArrays:
+def rows_to_arrays(rows: list[list[Any]]) -> CandleArrays:
     if not rows:
         return CandleArrays.empty()
     ts = np.fromiter((int(r[0]) for r in rows), dtype=np.int64, count=len(rows))
@@ -169,7 +169,7 @@ def fetch_history(
                 raise DataError(f"{what}: the exchange returned only the newest {len(rows)} candles of the window "
                                 f"starting {iso(cursor)}; use a smaller page limit")
             fetched += len(rows)
-            valid, report = validate_candles(_to_arrays(rows), timeframe)
+            valid, report = validate_candles(rows_to_arrays(rows), timeframe)
             for reason, n in report.rejected.items():
                 rejected[reason] = rejected.get(reason, 0) + n
             missing += report.missing_candles

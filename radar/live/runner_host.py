@@ -161,6 +161,14 @@ class RunnerHost:
                                     getattr(r, "stop_reason", ""), r.last_ts))
         return out
 
+    def reset_kill_switch(self, runner_id: str) -> RunnerStatus:
+        """Let one stopped runner (`strategy:symbol`) trade again; its next exit re-checks the loss limits."""
+        sym = next((s for s, r in self.runners.items() if r.config.runner_id == runner_id), None)
+        if sym is None:
+            raise RadarError(f"unknown runner {runner_id!r} (this host runs {sorted(r.config.runner_id for r in self.runners.values())})")
+        self.runners[sym].reset_kill_switch()
+        return next(st for st in self.status({}) if st.runner_id == runner_id)
+
     def total_equity(self, prices: Mapping[str, float]) -> float:
         return sum(s.equity for s in self.status(prices))
 

@@ -183,3 +183,36 @@ def test_a_restarted_runner_gets_every_candle_after_its_last_processed_one_per_s
     seen = [(s, seq) for call in a.calls for s, seq, _ in call]
     assert seen == [(s, k + 1) for k in range(4) for s in ("X", "Y")]
     assert feed.published == 8 and feed.undelivered == 0
+
+
+class FakeRest:
+    """An exchange that answers a candle request from the END of its window, at most `limit` rows (100 when
+    no limit is given), as Bitget does."""
+
+    id = "fake"
+
+    def __init__(self, first_ts: int, n: int) -> None:
+        self.candles = [[first_ts + i * H, 1.0, 2.0, 0.5, 1.5, 3.0] for i in range(n)]
+        self.requests: list[tuple[int, int, int]] = []
+
+    async def fetch_ohlcv(self, symbol: str, timeframe: str, since: int, limit: int | None = None,
+                          params: dict | None = None) -> list[list[float]]:
+        until = (params or {})["until"]
+        self.requests.append((since, until, limit or 100))
+        window = [c for c in self.candles if since <= c[0] <= until]
+        return [list(c) for c in window[-(limit or 100):]]
+
+
+def test_a_long_gap_is_fetched_page_by_page_without_losing_the_head_of_any_window():
+    # Arrange: 2,500 hourly candles missing, far more than one page
+    rest = FakeRest(T0, 2_500)
+    feed = DataFeed(["X"], "1h", "bitget", state_store=None)
+    feed.rest = rest
+
+    # Act
+    rows = asyncio.run(feed._fetch_range("X", "1h", T0, T0 + 2_500 * H))
+
+    # Assert: every candle once, in order, from windows of exactly one page
+    assert [r[0] for r in rows] == [T0 + i * H for i in range(2_500)]
+    assert [(since - T0) // H for since, _, _ in rest.requests] == [0, 1_000, 2_000]
+    assert all((until + 1 - since) // H <= limit for since, until, limit in rest.requests)

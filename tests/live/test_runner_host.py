@@ -174,3 +174,20 @@ def test_a_shared_margin_guard_is_asked_after_the_kill_switch_check():
     # Assert: grid_atr has 3 levels, margin per level = 2,500 / 3
     assert len([e for e in events if e.kind is EventKind.OPEN]) == 3
     assert asked[0] == ("grid_atr:BTC/USDT:USDT", pytest.approx(2_500.0 / 3))
+
+
+def test_one_stopped_runner_is_reset_by_its_id_and_an_unknown_id_is_refused():
+    # Arrange: the runner's own kill switch tripped
+    h = host()
+    r = h.runners[SYM]
+    r.stopped, r.stop_reason = True, "kill_switch"
+
+    # Act
+    status = h.reset_kill_switch(f"grid_atr:{SYM}")
+
+    # Assert
+    assert (r.stopped, r.stop_reason) == (False, "")
+    assert (status.runner_id, status.stopped, status.stop_reason) == (f"grid_atr:{SYM}", False, "")
+    assert h.state()["runners"][SYM]["stopped"] is False
+    with pytest.raises(RadarError, match="unknown runner 'grid_atr:ETH/USDT:USDT'"):
+        h.reset_kill_switch("grid_atr:ETH/USDT:USDT")

@@ -1,6 +1,7 @@
 """The API over the real paper system (RaySystemClient): the booted actors (emulator replay of real BTC 1h
 candles -> feed -> grid_atr runner -> executor/state store, watchdog) answer the REST endpoints and /ws/live
-through named-actor lookups and awaited refs; what the actors do not offer yet is a 503 naming it."""
+through named-actor lookups and awaited refs; the write endpoints act on the real system: one runner's
+kill-switch reset, a history back-fill through the feed's REST client, a portfolio run as a Ray task."""
 from __future__ import annotations
 
 import time
@@ -42,7 +43,9 @@ def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_
     candles = load_csv_candles(SHARED_DATA / "BTC-USD_1h_bitfinex.csv").slice(3000, 3250)
     clock = Clock.replay(int(candles.timestamp[0]) + H, SPEED, running=False)
     db = f"sqlite:///{tmp_path / 'radar.db'}"
-    with EmulatorThread(BitgetEmulator(MarketData().add("BTCUSDT", "1h", candles), clock)) as url:
+    # ETHUSDT is served but not traded: the API's back-fill request fetches its history into the store
+    market = MarketData().add("BTCUSDT", "1h", candles).add("ETHUSDT", "1h", candles)
+    with EmulatorThread(BitgetEmulator(market, clock)) as url:
         system = LiveSystem(cfg, LiveOptions(str(tmp_path / "data"), db, exchange_url=url, speed=SPEED,
                                              flush_every_s=0.2, watchdog_interval_s=0.2)).boot()
         try:
@@ -63,11 +66,24 @@ def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_
                 data = api.get("/api/data/status").json()
                 trades = api.get("/api/simulator/trades", params={"limit": 1000}).json()
                 logs = api.get("/api/logs", params={"level": "DEBUG"})
-                refused = {path: api.post(path, json=body, headers=KEY) for path, body in [
+                writes = {path: api.post(path, json=body, headers=KEY) for path, body in [
                     ("/api/simulator/kill-switch/reset", {"runner_id": f"grid_atr:{SYM}"}),
                     ("/api/executor/kill-switch/reset", None),
-                    ("/api/data/backfill", {"symbols": [SYM], "start_ms": 0}),
-                    ("/api/portfolio/runs", {"strategies": ["grid_atr"], "symbols": [SYM]})]}
+                    ("/api/data/backfill", {"symbols": ["ETH/USDT:USDT"], "start_ms": int(candles.timestamp[0])}),
+                    ("/api/portfolio/runs", {"strategies": ["grid_atr"], "symbols": [SYM], "name": "api-run"})]}
+                unknown_runner = api.post("/api/simulator/kill-switch/reset", json={"runner_id": "grid_atr:XRP/USDT:USDT"},
+                                          headers=KEY)
+                unknown_symbol = api.post("/api/data/backfill", json={"symbols": ["DOGE/USDT:USDT"], "start_ms": 0},
+                                          headers=KEY)
+                run_id = writes["/api/portfolio/runs"].json()["run_id"]
+                deadline = time.monotonic() + 60
+                while time.monotonic() < deadline:
+                    run = api.get(f"/api/portfolio/runs/{run_id}").json()
+                    eth = [x for x in api.get("/api/data/status").json()["series"] if x["symbol"] == "ETH/USDT:USDT"]
+                    if run["status"] != "running" and eth:
+                        break
+                    time.sleep(0.2)
+                saved_run = api.get(f"/api/portfolio/backtests/{run['backtest_id']}") if run["backtest_id"] else None
                 kill_switch = api.get("/api/live/update").json()["kill_switch"]
                 reset = api.post("/api/simulator/kill-switch/reset", headers=KEY)
                 job = api.post("/api/wfo/jobs", json={"strategy": "grid_atr", "symbols": [SYM], "job_id": "api-ray"},
@@ -98,10 +114,23 @@ def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_
     assert [(s["symbol"], s["rows"] >= 200) for s in data["series"]] == [(SYM, True)]
     assert logs.status_code == 200
     # the paper executor has no switch of its own: its reset answers with its status (live: the risk manager's)
-    assert refused["/api/executor/kill-switch/reset"].status_code == 200
-    assert refused["/api/executor/kill-switch/reset"].json()["mode"] == "paper"
-    for path in ("/api/simulator/kill-switch/reset", "/api/data/backfill", "/api/portfolio/runs"):
-        assert refused[path].status_code == 503 and "not available" in refused[path].json()["detail"], path
+    assert writes["/api/executor/kill-switch/reset"].status_code == 200
+    assert writes["/api/executor/kill-switch/reset"].json()["mode"] == "paper"
+    one = writes["/api/simulator/kill-switch/reset"]
+    assert one.status_code == 200 and [r["stopped"] for r in one.json()["runners"]] == [False]
+    assert unknown_runner.status_code == 404 and "grid_atr:XRP/USDT:USDT" in unknown_runner.json()["detail"]
+    # the back-fill: accepted, then the feed stored ETH's closed candles up to the paused replay clock
+    assert writes["/api/data/backfill"].status_code == 202
+    assert writes["/api/data/backfill"].json()["status"] == "running"
+    assert unknown_symbol.status_code == 400 and "DOGE/USDT:USDT" in unknown_symbol.json()["detail"]
+    [eth_series] = eth
+    eth_stored = CandleStore(db).load_candles("bitget", "ETH/USDT:USDT", "1h")
+    assert eth_series["rows"] == len(eth_stored) >= 200
+    assert list(eth_stored.close[:200]) == list(candles.close[:200])
+    # the portfolio run: a Ray task on the stored BTC candles, saved and listed
+    assert writes["/api/portfolio/runs"].status_code == 202 and writes["/api/portfolio/runs"].json()["status"] == "running"
+    assert (run["status"], run["progress"], run["error"]) == ("done", 1.0, None)
+    assert saved_run is not None and saved_run.status_code == 200 and saved_run.json()["summary"]["name"] == "api-run"
     # the portfolio guard holds the global switch; the job manager takes sweeps from the API
     assert kill_switch["global_available"] is True and kill_switch["runners"][0]["runner_id"] == f"grid_atr:{SYM}"
     assert reset.status_code == 200 and reset.json()["global_active"] is False
