@@ -305,6 +305,25 @@ class DataStatus(ApiModel):
     series: list[SeriesStatus]
 
 
+class Ohlcv(ApiModel):
+    time_ms: int  # open time of the candle
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float  # in the base currency, as the exchange reports it
+
+
+class CandleSeries(ApiModel):
+    """Stored candles of one series, oldest first. The identity is echoed so a client polling several
+    symbols can tell which series an answer belongs to."""
+
+    exchange: str
+    symbol: str
+    timeframe: str
+    candles: list[Ohlcv]
+
+
 def _check_range(start: int | None, end: int | None) -> None:
     if start is not None and end is not None and start >= end:
         raise ValueError(f"start_ms ({start}) must be before end_ms ({end})")

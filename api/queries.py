@@ -18,12 +18,14 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.errors import NotFound, Unavailable
 from api.models import (
+    CandleSeries,
     ComboPage,
     ComboResult,
     DailyPnl,
     EquityPoint,
     EventPage,
     JobProgress,
+    Ohlcv,
     Order,
     OrderPage,
     Performance,
@@ -221,6 +223,22 @@ class Database:
             if value is not None:
                 out[sym] = float(value)
         return out
+
+    def candles(self, exchange: str, symbol: str, timeframe: str, *, limit: int = 500,
+                end_ms: int | None = None) -> CandleSeries:
+        """The newest `limit` stored candles opening at or before `end_ms` (None: the newest), oldest first."""
+        conds = [_candles.c.exchange == exchange, _candles.c.symbol == symbol, _candles.c.timeframe == timeframe]
+        if end_ms is not None:
+            conds.append(_candles.c.timestamp <= end_ms)
+        # Newest first so LIMIT keeps the most recent candles (a backward range scan of the primary key),
+        # then reversed: charts want ascending time.
+        rows = self._rows(select(_candles.c.timestamp, _candles.c.open, _candles.c.high, _candles.c.low,
+                                 _candles.c.close, _candles.c.volume)
+                          .where(*conds).order_by(desc(_candles.c.timestamp)).limit(limit))
+        return CandleSeries(exchange=exchange, symbol=symbol, timeframe=timeframe,
+                            candles=[Ohlcv(time_ms=int(r["timestamp"]), open=float(r["open"]), high=float(r["high"]),
+                                           low=float(r["low"]), close=float(r["close"]), volume=float(r["volume"]))
+                                     for r in reversed(rows)])
 
     # -- WFO -------------------------------------------------------------------------------------------
     def wfo_jobs(self, status: str | None = None, limit: int = 200) -> list[JobProgress]:

@@ -235,6 +235,22 @@ export interface DataStatus {
   series: SeriesStatus[];
 }
 
+export interface Ohlcv {
+  time_ms: number; // open time
+  open: number;
+  high: number;
+  low: number;
+  close: number;
+  volume: number;
+}
+
+export interface CandleSeries {
+  exchange: string;
+  symbol: string;
+  timeframe: string;
+  candles: Ohlcv[]; // oldest first
+}
+
 // -- WFO ----------------------------------------------------------------------------------------------
 export interface StrategyInfo {
   name: string;
@@ -548,6 +564,8 @@ export const api = {
 
   ranking: (by: RankBy = "return") => get<RankingEntry[]>("/api/arena/ranking", { by }),
   dataStatus: () => get<DataStatus>("/api/data/status"),
+  candles: (q: { symbol: string; timeframe?: string; limit?: number; exchange?: string; end_ms?: number }) =>
+    get<CandleSeries>("/api/data/candles", q),
 
   wfoStrategies: () => get<StrategyInfo[]>("/api/wfo/strategies"),
   paramGrid: (strategy: string) => get<ParamGrid>(`/api/wfo/param-grids/${enc(strategy)}`),

@@ -1,7 +1,9 @@
 // Candles of one runner built from the /ws/live samples, keyed by the runner's own candle clock (the open
 // time of the last candle it processed), so they sit on the same time axis as its trades — also in a
-// replay, where the system's clock runs far ahead of the wall clock.
+// replay, where the system's clock runs far ahead of the wall clock. The stored candles (the API) are the
+// history; these live ones only extend it past the newest stored candle (`mergeCandles`).
 
+import type { Ohlcv } from "./api";
 import type { Candle } from "./components/CandleChart";
 import type { PriceSample } from "./live";
 
@@ -27,6 +29,37 @@ export function buildCandles(samples: PriceSample[], runnerId: string, symbol: s
     const open = cur ? cur.close : price;
     out.push({ time: Math.floor(key / 1000), open, high: Math.max(open, price), low: Math.min(open, price), close: price });
     lastKey = key;
+  }
+  return out;
+}
+
+/** Stored candles (epoch ms open times) on the chart's axis (epoch s). */
+export function fromStored(rows: Ohlcv[]): Candle[] {
+  return rows.map((r) => ({ time: Math.floor(r.time_ms / 1000), open: r.open, high: r.high, low: r.low, close: r.close }));
+}
+
+/**
+ * The stored candles, then the live ones newer than the newest stored candle: strictly ascending times, as
+ * lightweight-charts requires (it throws on a repeated or older time). A live candle at a stored time is
+ * dropped: the stored one is the exchange's real OHLC, the live one only an approximation from samples.
+ */
+export function mergeCandles(stored: Candle[], live: Candle[]): Candle[] {
+  const out: Candle[] = [];
+  for (const c of stored) {
+    if (out.length === 0 || c.time > out[out.length - 1].time) out.push(c);
+  }
+  const lastStored = out[out.length - 1];
+  for (const c of live) {
+    const last = out[out.length - 1];
+    if (last && c.time <= last.time) continue;
+    if (lastStored && last === lastStored) {
+      // The first live candle opens at the stored close (its samples may have started mid-candle), so the
+      // chart stays continuous where the history ends, as buildCandles does between live candles.
+      const open = lastStored.close;
+      out.push({ ...c, open, high: Math.max(c.high, open), low: Math.min(c.low, open) });
+      continue;
+    }
+    out.push(c);
   }
   return out;
 }

@@ -2,12 +2,17 @@ import { useMemo } from "react";
 import { useNavigate, useParams } from "react-router-dom";
 
 import { api, type Trade } from "../api";
-import { buildCandles, snapToCandle } from "../candles";
+import { buildCandles, fromStored, mergeCandles, snapToCandle } from "../candles";
 import { CandleChart, type MarkerSpec, type PriceLineSpec } from "../components/CandleChart";
 import { Empty, ErrorNote, Section, Stat } from "../components/Notes";
 import { fmtPct, fmtPrice, fmtTime, fmtUsd, pnlClass } from "../format";
 import { useLive } from "../live";
 import { usePoll } from "../usePoll";
+
+// The runners trade 1h candles (config/strategies.yaml) and the feed stores that series; the live update
+// carries no timeframe per runner, so the chart asks for this one.
+const CHART_TIMEFRAME = "1h";
+const STORED_CANDLES = 500; // about three weeks of 1h candles: enough to see the grid's recent trades in context
 
 export function GridDetailPage() {
   const { runnerId: rawId } = useParams();
@@ -28,7 +33,22 @@ export function GridDetailPage() {
     return [...byId.values()].sort((a, b) => b.exit_ts - a.exit_ts);
   }, [journal.data, liveTrades, runnerId]);
 
-  const candles = useMemo(() => (runnerId && symbol ? buildCandles(samples, runnerId, symbol) : []), [samples, runnerId, symbol]);
+  const stored = usePoll(
+    () => (symbol ? api.candles({ symbol, timeframe: CHART_TIMEFRAME, limit: STORED_CANDLES }) : Promise.resolve(null)),
+    [symbol],
+    15_000,
+  );
+  // usePoll keeps the previous answer while a new symbol loads: only use an answer for this symbol.
+  const storedForSymbol = stored.data && stored.data.symbol === symbol ? stored.data : null;
+  const storedCandles = useMemo(() => (storedForSymbol ? fromStored(storedForSymbol.candles) : []), [storedForSymbol]);
+  const liveCandles = useMemo(() => (runnerId && symbol ? buildCandles(samples, runnerId, symbol) : []), [samples, runnerId, symbol]);
+  // Wait for the first stored answer (or its error) before drawing: the chart fits its view once, and a fit
+  // on a few live candles would leave the history that arrives next out of view.
+  const storedSettled = storedForSymbol !== null || stored.error !== null;
+  const candles = useMemo(
+    () => (storedSettled ? mergeCandles(storedCandles, liveCandles) : []),
+    [storedSettled, storedCandles, liveCandles],
+  );
 
   const lines = useMemo<PriceLineSpec[]>(() => {
     if (!grid) return [];
@@ -86,10 +106,12 @@ export function GridDetailPage() {
           </div>
           {runner?.stopped ? <p className="note error">stopped: {runner.stop_reason}</p> : null}
           <Section title={`${symbol} — candles with grid levels, average entry, TP/SL and trades`}>
+            <ErrorNote error={stored.error} what="stored candles" />
             <CandleChart candles={candles} lines={lines} markers={markers} testId="grid-chart" />
             <p className="muted small">
-              Candles are built from the live prices since this page opened, on the runner's candle clock; lines show the
-              pending levels (dashed), filled legs, average entry, TP and SL; arrows mark entries and exits.
+              History: the last {storedCandles.length} stored {CHART_TIMEFRAME} candles, reloaded every 15 s. Candles are built
+              from the live prices only after the newest stored one, on the runner's candle clock; lines show the pending
+              levels (dashed), filled legs, average entry, TP and SL; arrows mark entries and exits.
             </p>
           </Section>
           <Section title="Open legs">
