@@ -19,6 +19,7 @@ COVERED = {
     "/api/wfo/jobs/{job_id}/combos", "/api/portfolio/runs", "/api/portfolio/runs/{run_id}",
     "/api/portfolio/backtests", "/api/portfolio/backtests/{backtest_id}", "/api/portfolio/compare",
     "/api/journal/snapshots", "/api/journal/events", "/api/journal/daily-pnl", "/api/logs", "/api/live/update",
+    "/api/data/candles",  # tests/api/test_data_candles.py
 }
 
 
