@@ -40,11 +40,14 @@ COALESCE_YIELDS = 3  # event-loop turns a publisher waits for the other symbols 
 
 
 class DataFeed:
-    def __init__(self, symbols: list[str], timeframe: str, exchange: str, state_store: Any,
+    def __init__(self, streams: list[tuple[str, str]], exchange: str, state_store: Any,
                  exchange_url: str | None = None, speed: float = 1.0, flush_every_s: float = 5.0,
                  funding_every_s: float = 300.0, ws_keepalive_ms: int | None = None,
                  open_interest_every_s: float = 60.0) -> None:
-        self.symbols, self.timeframe, self.exchange = list(symbols), timeframe, exchange
+        """`streams`: the (symbol, timeframe) candle streams to watch (one websocket subscription each)."""
+        self.streams = sorted({(s, tf) for s, tf in streams})
+        self.symbols = sorted({s for s, _ in self.streams})  # funding and open interest are per symbol
+        self.exchange = exchange
         self.state_store = state_store
         self.exchange_url, self.speed = exchange_url, speed
         self.flush_every_s, self.funding_every_s = flush_every_s, funding_every_s
@@ -56,7 +59,7 @@ class DataFeed:
         # grace at least CLOSE_GRACE_REAL_S of real time (normally the next candle's row closes it first).
         self.book = FeedBook(self.clock, exchange,
                              close_grace_ms=max(CLOSE_GRACE_MS, int(CLOSE_GRACE_REAL_S * 1000 * speed)))
-        self.subscribers: dict[str, list[str]] = defaultdict(list)  # symbol -> runner keys
+        self.subscribers: dict[str, list[str]] = defaultdict(list)  # stream "symbol|timeframe" -> runner keys
         self.runners: dict[str, Any] = {}  # runner key -> actor handle
         self.queues: dict[str, asyncio.Queue] = {}  # runner key -> batches of CandleMsg
         self.tasks: list[asyncio.Task] = []  # producers: websocket watchers, ticker, flusher, funding
@@ -81,12 +84,13 @@ class DataFeed:
         self.backoff = Backoff()
         self.running = False
 
-    def subscribe(self, symbol: str, runner: Any, key: str | None = None) -> None:
-        """`runner` gets `symbol`'s closed candles; `key` names the runner (its actor id by default)."""
+    def subscribe(self, symbol: str, timeframe: str, runner: Any, key: str | None = None) -> None:
+        """`runner` gets the closed candles of (`symbol`, `timeframe`) and that symbol's funding and open
+        interest; `key` names the runner (its actor id by default)."""
         key = key or runner._actor_id.hex()
         self.runners.setdefault(key, runner)
-        if key not in self.subscribers[symbol]:
-            self.subscribers[symbol].append(key)
+        if key not in self.subscribers[_stream(symbol, timeframe)]:
+            self.subscribers[_stream(symbol, timeframe)].append(key)
         if self.running and key not in self.queues:  # a runner added to a streaming feed
             self.queues[key] = asyncio.Queue()
             self.publishers.append(asyncio.create_task(self._publisher(key)))
@@ -96,9 +100,9 @@ class DataFeed:
         self.guard = guard
 
     async def start(self, last_closed: dict[str, int | None], last_seq: dict[str, int] | None = None) -> None:
-        """Open the exchange connection and start streaming; `last_closed` (per symbol) is where the
-        runners are: anything closed after it is back-filled through REST first. `last_seq` (per symbol)
-        continues the restored runners' message numbering: they drop a seq they have seen as a re-delivery."""
+        """Open the exchange connection and start streaming; `last_closed` (per stream "symbol|timeframe") is
+        where the runners are: anything closed after it is back-filled through REST first. `last_seq` (per
+        stream) continues the restored runners' message numbering: they drop a seq they have seen."""
         from radar.exchange.bitget import make_bitget_client
 
         self.client = make_bitget_client(self.exchange_url, async_=True, pro=True,
@@ -106,18 +110,24 @@ class DataFeed:
         self.rest = make_bitget_client(self.exchange_url, async_=True)
         await self.rest.load_markets()
         await self._sync_clock()
-        for s in self.symbols:
-            self.book.add_stream(s, self.timeframe, last_closed_ts=last_closed.get(s), seq=(last_seq or {}).get(s, 0))
+        for s, tf in self.streams:
+            self.book.add_stream(s, tf, last_closed_ts=last_closed.get(_stream(s, tf)),
+                                 seq=(last_seq or {}).get(_stream(s, tf), 0))
         self._start_publishers()
         self.running = True
         self._watch_frame_errors()
         loop_tasks = [self._ticker(), self._flusher(), self._funding(), self._open_interest()]
-        for delay, batch in subscription_plan(self.symbols):
-            loop_tasks.extend(self._watch(s, delay) for s in batch)
+        for delay, batch in subscription_plan(self.streams):
+            loop_tasks.extend(self._watch(s, tf, delay) for s, tf in batch)
         self.tasks.extend(asyncio.create_task(t) for t in loop_tasks)
         # catch up what closed while the runners were away
         for req in self.book.on_reconnect():
             await self._backfill(req)
+
+    def _symbol_runners(self, symbol: str) -> list[str]:
+        """The runners of any stream of `symbol`, each once."""
+        keys = [k for tf_stream, ks in self.subscribers.items() if tf_stream.partition("|")[0] == symbol for k in ks]
+        return list(dict.fromkeys(keys))
 
     def _start_publishers(self) -> None:
         for key in self.runners:
@@ -148,23 +158,23 @@ class DataFeed:
         with contextlib.suppress(Exception):
             self.clock.sync(int(await self.rest.fetch_time()))
 
-    async def _watch(self, symbol: str, delay: float) -> None:
+    async def _watch(self, symbol: str, timeframe: str, delay: float) -> None:
         await asyncio.sleep(delay)
         disconnected, fresh = False, True
         while self.running:
             client = self.client
             try:
                 # (Re)connecting and subscribing may take a while; after that, silence means a dead stream.
-                timeout = CONNECT_TIMEOUT_S if fresh else self._silence_s()
-                rows = await asyncio.wait_for(client.watch_ohlcv(symbol, self.timeframe), timeout)
+                timeout = CONNECT_TIMEOUT_S if fresh else self._silence_s(timeframe)
+                rows = await asyncio.wait_for(client.watch_ohlcv(symbol, timeframe), timeout)
                 fresh = False
                 if disconnected:
                     disconnected = False
                     self.backoff.reset()
                     for req in self.book.on_reconnect():
                         await self._backfill(req)
-                cache = (getattr(client, "ohlcvs", None) or {}).get(symbol, {}).get(self.timeframe) or ()
-                self._queue(symbol, self.book.on_ohlcv(symbol, self.timeframe, rows, cache))
+                cache = (getattr(client, "ohlcvs", None) or {}).get(symbol, {}).get(timeframe) or ()
+                self._queue(symbol, self.book.on_ohlcv(symbol, timeframe, rows, cache))
             except asyncio.CancelledError:
                 task = asyncio.current_task()
                 if task is None or task.cancelling():
@@ -186,10 +196,10 @@ class DataFeed:
                 fresh = True
                 await asyncio.sleep(self.backoff.next_delay() / max(1.0, self.speed / 3600.0))
 
-    def _silence_s(self) -> float:
+    def _silence_s(self, timeframe: str) -> float:
         """How long a stream may stay silent before its connection counts as dead: an exchange pushes a
         candle update every second or so, the emulator three per candle."""
-        return max(SILENCE_MIN_S, min(SILENCE_MAX_S, 2 * timeframe_ms(self.timeframe) / 1000 / self.speed))
+        return max(SILENCE_MIN_S, min(SILENCE_MAX_S, 2 * timeframe_ms(timeframe) / 1000 / self.speed))
 
     async def _replace_client(self, failed: Any) -> None:
         """A fresh websocket client for every stream. ccxt.pro's receive loop dies on a frame that is not
@@ -206,7 +216,7 @@ class DataFeed:
         now = time.time()
         by_runner: dict[str, list[CandleMsg]] = defaultdict(list)
         for m in update.candles:
-            keys = self.subscribers.get(m.candle.symbol, ())
+            keys = self.subscribers.get(_stream(m.candle.symbol, m.candle.timeframe), ())
             if not keys:
                 self.published += 1  # nobody trades this symbol: handed over to all (none) at once
                 continue
@@ -412,7 +422,7 @@ class DataFeed:
                     msg = self.book.funding(s, int(fr.get("timestamp") or self.clock.now_ms()),
                                             float(fr["fundingRate"]))
                     if msg is not None:
-                        for key in self.subscribers.get(s, ()):
+                        for key in self._symbol_runners(s):
                             await self.runners[key].on_funding.remote(msg)
             await self._sync_clock()
             await asyncio.sleep(self._poll_delay_s(self.funding_every_s))
@@ -429,7 +439,7 @@ class DataFeed:
                     msg = self.book.open_interest(s, int(oi.get("timestamp") or self.clock.now_ms()), float(value))
                     if msg is not None:
                         self.open_interest_polls += 1
-                        for key in self.subscribers.get(s, ()):
+                        for key in self._symbol_runners(s):
                             await self.runners[key].on_open_interest.remote(msg)
             await asyncio.sleep(self._poll_delay_s(self.open_interest_every_s))
 
@@ -492,3 +502,7 @@ async def _cancel(tasks: list[asyncio.Task]) -> None:
     for t in tasks:
         with contextlib.suppress(BaseException):
             await t
+
+
+def _stream(symbol: str, timeframe: str) -> str:
+    return f"{symbol}|{timeframe}"

@@ -29,16 +29,19 @@ WARMUP_CANDLES = 500
 class StrategyRunner:
     def __init__(self, name: str, symbols: list[str], timeframe: str, params_by_symbol: dict[str, dict[str, Any]],
                  capital: float, n_runners: int, n_assets: int, exchange: str, state_store: Any, executor: Any,
-                 costs: Any = None, save_every_s: float = 60.0, guard: Any = None, telegram: Any = None) -> None:
+                 costs: Any = None, save_every_s: float = 60.0, guard: Any = None, telegram: Any = None,
+                 limits: dict[str, float] | None = None) -> None:
         """`guard`: the PortfolioGuard actor (system-wide margin limits and kill switch), asked before every entry;
-        None leaves each runner its own margin rule (a runner alone)."""
+        None leaves each runner its own margin rule (a runner alone). `limits`: risk.yaml's `max_margin_ratio`,
+        `max_asset_fraction` and `kill_switch_loss_pct` (the runner's own switch), as the portfolio backtester
+        sizes and stops its runners."""
         self.name, self.symbols, self.timeframe, self.exchange = name, list(symbols), timeframe, exchange
         self.state_store, self.executor, self.guard, self.telegram = state_store, executor, guard, telegram
         self.save_every_s = save_every_s
         self.refused: dict[str, int] = {}
         self.host: RunnerHost = build_runner_host(
             name, symbols, lambda s: create_strategy(name, params_by_symbol.get(s, {})), capital=capital,
-            n_runners=n_runners, n_assets=n_assets, costs=costs, exchange=exchange,
+            n_runners=n_runners, n_assets=n_assets, costs=costs, exchange=exchange, **(limits or {}),
             margin_guard=self._ask_guard if guard is not None else None)
         self.candles_seen = 0
         self.events_sent = 0

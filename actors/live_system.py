@@ -28,6 +28,7 @@ from actors.live_runner import StrategyRunnerActor
 from actors.live_telegram import TELEGRAM, TelegramActor
 from actors.live_state import StateStoreActor
 from actors.live_watchdog import WatchdogActor
+from radar.errors import ConfigError
 
 NAMESPACE = "scalp_radar"
 STATE_STORE, EXECUTOR, FEED, GUARD = "state_store", "executor", "data_feed", "portfolio_guard"
@@ -46,7 +47,7 @@ class LiveOptions:
     exchange: str = "bitget"
     exchange_url: str | None = None  # None: the real Bitget; else the emulator's base URL
     speed: float = 1.0  # simulated seconds per real second (emulator replays)
-    timeframe: str = "1h"
+    timeframe: str | None = None  # None: every enabled strategy, each on its own timeframe; else only those on it
     detached: bool = False
     save_every_s: float = 60.0
     flush_every_s: float = 5.0
@@ -58,14 +59,33 @@ class LiveOptions:
     use_selector: bool = True  # live: only the pairs the adaptive selector allows get entries
 
 
+def runner_limits(risk: Any) -> dict[str, float]:
+    """risk.yaml's sizing and stop limits for the live runners, the values the portfolio backtester uses."""
+    return {"max_margin_ratio": float(risk.max_margin_ratio), "max_asset_fraction": float(risk.max_asset_fraction),
+            "kill_switch_loss_pct": float(risk.kill_switch.runner_max_loss_percent)}
+
+
+def strategy_timeframe(config: Any, strategy: Any) -> str:
+    """The one timeframe a strategy's runner actor trades; per-asset parameters may not change it."""
+    tfs = {config.strategy_params(strategy.name, sym).timeframe for sym in strategy.symbols}
+    if len(tfs) != 1:
+        raise ConfigError(f"strategies.yaml: {strategy.name}: per_asset timeframes differ ({', '.join(sorted(tfs))}); "
+                          f"a live runner trades one timeframe for all its symbols")
+    return tfs.pop()
+
+
 class LiveSystem:
     def __init__(self, config: Any, options: LiveOptions) -> None:
         self.cfg, self.opt = config, options
+        self.timeframe_of = {s.name: strategy_timeframe(config, s) for s in config.enabled_strategies()}
         self.strategies = [s for s in config.enabled_strategies()
-                           if config.strategy_params(s.name, s.symbols[0]).timeframe == options.timeframe]
+                           if options.timeframe is None or self.timeframe_of[s.name] == options.timeframe]
         if not self.strategies:
-            raise ValueError(f"no enabled strategy on the {options.timeframe} timeframe in strategies.yaml")
+            raise ValueError("no enabled strategy in strategies.yaml" if options.timeframe is None else
+                             f"no enabled strategy on the {options.timeframe} timeframe in strategies.yaml")
         self.symbols = sorted({sym for s in self.strategies for sym in s.symbols})
+        # one candle stream per (symbol, timeframe) any runner trades
+        self.streams = sorted({(sym, self.timeframe_of[s.name]) for s in self.strategies for sym in s.symbols})
         self.runners: dict[str, Any] = {}
         self.state_store = self.executor = self.feed = self.watchdog = self.guard = self.job_manager = None
         self.telegram = None
@@ -105,7 +125,7 @@ class LiveSystem:
         else:
             self.executor = ExecutorActor.options(**self._opts(EXECUTOR)).remote(self.state_store, costs)
         self.feed = DataFeedActor.options(**self._opts(FEED)).remote(
-            self.symbols, self.opt.timeframe, self.opt.exchange, self.state_store, self.opt.exchange_url,
+            self.streams, self.opt.exchange, self.state_store, self.opt.exchange_url,
             self.opt.speed, self.opt.flush_every_s)
         n_runners = sum(len(s.symbols) for s in self.strategies)
         symbol_of = {f"{s.name}:{sym}": sym for s in self.strategies for sym in s.symbols}
@@ -114,20 +134,23 @@ class LiveSystem:
         for s in self.strategies:
             params = {sym: self.cfg.strategy_params(s.name, sym).model_dump() for sym in s.symbols}
             self.runners[s.name] = StrategyRunnerActor.options(**self._opts(runner_name(s.name))).remote(
-                s.name, list(s.symbols), self.opt.timeframe, params, float(risk.initial_capital), n_runners,
+                s.name, list(s.symbols), self.timeframe_of[s.name], params, float(risk.initial_capital), n_runners,
                 len(self.symbols), self.opt.exchange, self.state_store, self.executor, costs, self.opt.save_every_s,
-                self.guard, self.telegram)
+                self.guard, self.telegram, runner_limits(risk))
+        # Per stream "symbol|timeframe": the oldest candle any of its runners has, the newest seq any has seen.
         last: dict[str, int | None] = {}
         for s, r in zip(self.strategies, ray.get([r.last_processed.remote() for r in self.runners.values()])):
             for sym, ts in r.items():
-                prev = last.get(sym, ts)
-                last[sym] = None if ts is None or prev is None else min(prev, ts)
+                key = f"{sym}|{self.timeframe_of[s.name]}"
+                prev = last.get(key, ts)
+                last[key] = None if ts is None or prev is None else min(prev, ts)
         seqs: dict[str, int] = {}
-        for r in ray.get([r.last_seq.remote() for r in self.runners.values()]):
+        for s, r in zip(self.strategies, ray.get([r.last_seq.remote() for r in self.runners.values()])):
             for sym, seq in r.items():
-                seqs[sym] = max(seqs.get(sym, 0), seq)
-        ray.get([self.feed.subscribe.remote(sym, self.runners[s.name], s.name) for s in self.strategies for sym in s.symbols]
-                + [self.feed.report_to.remote(self.guard)])
+                key = f"{sym}|{self.timeframe_of[s.name]}"
+                seqs[key] = max(seqs.get(key, 0), seq)
+        ray.get([self.feed.subscribe.remote(sym, self.timeframe_of[s.name], self.runners[s.name], s.name)
+                 for s in self.strategies for sym in s.symbols] + [self.feed.report_to.remote(self.guard)])
         ray.get(self.feed.start.remote(last, seqs))
         self._boot_watchdog()
         return self

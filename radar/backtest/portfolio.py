@@ -241,6 +241,7 @@ def run_portfolio(
     kill_drawdown_pct: float = 45.0,
     kill_window_hours: float = 24,
     freeze_hours: float = 24,
+    runner_kill_switch_pct: float = 25.0,
     maintenance_margin: float = DEFAULT_MAINTENANCE_MARGIN,
     benchmark_symbol: str | None = None,
     snapshot_every: int = 1,
@@ -273,8 +274,8 @@ def run_portfolio(
             raise ConfigError(f"portfolio runner {rid!r}: strategy timeframe is {strategy.timeframe} "
                               f"but the candles are {timeframe}")
         config = RunnerConfig(rid, sym, initial_capital=capital / n_runners, costs=costs,
-                              max_margin_ratio=max_margin_ratio, hard_drawdown_pct=None,
-                              sizing="fixed", fixed_allocation=allocation)
+                              max_margin_ratio=max_margin_ratio, kill_switch_loss_pct=runner_kill_switch_pct,
+                              hard_drawdown_pct=None, sizing="fixed", fixed_allocation=allocation)
         runners[rid] = make_runner(strategy, config)
         symbol_of[rid] = sym
     book = _Portfolio(runners, symbol_of, capital, max_margin_ratio, max_asset_fraction)

@@ -88,6 +88,7 @@ def run_and_save(store: Any, cfg: Any, strategies: Sequence[str], symbols: Seque
         costs=costs_of(cfg), params=params, funding=funding, max_margin_ratio=risk.max_margin_ratio,
         max_asset_fraction=risk.max_asset_fraction, kill_drawdown_pct=risk.kill_switch.global_drawdown_percent,
         kill_window_hours=risk.kill_switch.global_window_hours, freeze_hours=risk.kill_switch.freeze_hours,
+        runner_kill_switch_pct=risk.kill_switch.runner_max_loss_percent,
         maintenance_margin=risk.liquidation.maintenance_margin_rate)
     return save_portfolio_result(store.engine, result, name), result
 

@@ -70,10 +70,10 @@ def _msg(symbol: str, seq: int, k: int) -> CandleMsg:
 
 
 def _feed(routes: dict[str, list[FakeRunner]], guard: FakeGuard | None = None) -> DataFeed:
-    feed = DataFeed(sorted(routes), "1h", "bitget", state_store=None)
+    feed = DataFeed([(s, "1h") for s in routes], "bitget", state_store=None)
     for symbol, runners in routes.items():
         for r in runners:
-            feed.subscribe(symbol, r, r.name)
+            feed.subscribe(symbol, "1h", r, r.name)
     if guard is not None:
         feed.report_to(guard)
     feed._start_publishers()
@@ -206,7 +206,7 @@ class FakeRest:
 def test_a_long_gap_is_fetched_page_by_page_without_losing_the_head_of_any_window():
     # Arrange: 2,500 hourly candles missing, far more than one page
     rest = FakeRest(T0, 2_500)
-    feed = DataFeed(["X"], "1h", "bitget", state_store=None)
+    feed = DataFeed([("X", "1h")], "bitget", state_store=None)
     feed.rest = rest
 
     # Act
