@@ -71,8 +71,8 @@ class DataFeed:
         self.open_interest_polls = 0
         # Candle close detected -> the last subscribed runner's decision (CandleAck.decided_at: the executor had
         # recorded the candle's trade events): wall ms, and the events the candle's batch produced.
-        # (symbol, ts) -> [detected, runners left, events, last decision]: wall times (time.time())
-        self._pending: dict[tuple[str, int], list[float]] = {}
+        # (symbol, timeframe, ts) -> [detected, runners left, events, last decision]: wall times (time.time())
+        self._pending: dict[tuple[str, str, int], list[float]] = {}
         self.guard: Any = None
         self.history_requests: dict[str, dict[str, Any]] = {}  # API back-fill requests by id
         self.history_tasks: set[asyncio.Task] = set()
@@ -220,7 +220,7 @@ class DataFeed:
             if not keys:
                 self.published += 1  # nobody trades this symbol: handed over to all (none) at once
                 continue
-            self._pending[(m.candle.symbol, m.candle.timestamp)] = [now, len(keys), 0, now]
+            self._pending[_candle_key(m)] = [now, len(keys), 0, now]
             self._all_answered.clear()
             for key in keys:
                 by_runner[key].append(m)
@@ -231,8 +231,8 @@ class DataFeed:
 
     async def _fetch_range(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> list[list[Any]]:
         """REST candles with open time in [start_ms, end_ms), one exchange page after the other (a gap left half
-        filled was a hole for good). Rate limits (429 / 30006) are
-        retried with backoff (SPEC §9); the delays shrink with the replay speed like the reconnect backoff."""
+        filled was a hole for good). Rate limits (429 / 30006) are retried with backoff (SPEC §9); the delays
+        shrink with the replay speed like the reconnect backoff."""
         from radar.exchange.bitget import ohlcv_page_limit
 
         scale = max(1.0, self.speed / 3600.0)
@@ -263,8 +263,8 @@ class DataFeed:
     async def backfill_history(self, request_id: str, symbols: list[str], timeframe: str, start_ms: int,
                                end_ms: int | None = None) -> dict[str, Any]:
         """Fetch the closed candles of [start_ms, end_ms) (end None: up to now) of each symbol over REST into
-        the store, in the background; the answer is the request's status (`history_status` follows it).
-        Unknown symbols or timeframes are refused at once, naming them."""
+        the store, in the background; the answer is the request's status (`history_requests` keeps it, failures
+        with their reason). Unknown symbols or timeframes are refused at once, naming them."""
         from radar.errors import DataError
 
         if self.rest is None:
@@ -300,10 +300,6 @@ class DataFeed:
         except Exception as exc:  # the exchange kept failing: say so, keep what was stored
             req["status"], req["error"] = "failed", f"{type(exc).__name__}: {exc}"[:300]
 
-    def history_status(self, request_id: str) -> dict[str, Any] | None:
-        req = self.history_requests.get(request_id)
-        return None if req is None else dict(req)
-
     async def _publisher(self, key: str) -> None:
         q, runner = self.queues[key], self.runners[key]
         n_symbols = sum(1 for keys in self.subscribers.values() if key in keys)
@@ -333,14 +329,14 @@ class DataFeed:
             self._guard_reports.extend(ack.reports)
             self._reports_ready.set()
         for m in msgs:
-            entry = self._pending.get((m.candle.symbol, m.candle.timestamp))
+            entry = self._pending.get(_candle_key(m))
             if entry is None:
                 continue
             entry[1] -= 1
             entry[2] += ack.events
             entry[3] = max(entry[3], ack.decided_at)
             if entry[1] <= 0:
-                del self._pending[(m.candle.symbol, m.candle.timestamp)]
+                del self._pending[_candle_key(m)]
                 self.published += 1
                 self.latency_ms.append((entry[3] - entry[0]) * 1000.0)
                 self.latency_events.append(int(entry[2]))
@@ -506,3 +502,7 @@ async def _cancel(tasks: list[asyncio.Task]) -> None:
 
 def _stream(symbol: str, timeframe: str) -> str:
     return f"{symbol}|{timeframe}"
+
+
+def _candle_key(m: CandleMsg) -> tuple[str, str, int]:
+    return m.candle.symbol, m.candle.timeframe, m.candle.timestamp

@@ -65,8 +65,9 @@ class FakeGuard:
         self.batches.append(sorted(f"{r.runner_id}@{(r.timestamp - T0) // H}" for r in reports))
 
 
-def _msg(symbol: str, seq: int, k: int) -> CandleMsg:
-    return CandleMsg(seq, Candle(T0 + k * H, 100.0, 101.0, 99.0, 100.5, 5.0, symbol, "1h", "bitget"), T0 + (k + 1) * H)
+def _msg(symbol: str, seq: int, k: int, timeframe: str = "1h") -> CandleMsg:
+    return CandleMsg(seq, Candle(T0 + k * H, 100.0, 101.0, 99.0, 100.5, 5.0, symbol, timeframe, "bitget"),
+                     T0 + (k + 1) * H)
 
 
 def _feed(routes: dict[str, list[FakeRunner]], guard: FakeGuard | None = None) -> DataFeed:
@@ -110,6 +111,26 @@ def test_symbols_closing_together_reach_each_runner_in_one_call_in_seq_order():
     assert a.calls == [[("X", k + 1, T0 + k * H), ("Y", k + 1, T0 + k * H)] for k in range(3)]
     assert b.calls == [[("Z", k + 1, T0 + k * H)] for k in range(3)]
     assert feed.published == 9
+
+
+def test_two_timeframes_of_one_symbol_reach_their_own_runners_even_when_their_candles_share_a_timestamp():
+    async def scenario() -> tuple[FakeRunner, FakeRunner, DataFeed]:
+        # Arrange: runner h trades X 1h, runner f trades X 4h; their candles both open at T0
+        h, f = FakeRunner("h", delay_s=0.01), FakeRunner("f", delay_s=0.02)
+        feed = DataFeed([("X", "1h"), ("X", "4h")], "bitget", state_store=None)
+        feed.subscribe("X", "1h", h, "h")
+        feed.subscribe("X", "4h", f, "f")
+        feed._start_publishers()
+        # Act
+        feed._queue("X", FeedUpdate((_msg("X", 1, 0, "1h"), _msg("X", 1, 0, "4h"))))
+        await _stop(feed)
+        return h, f, feed
+
+    h, f, feed = asyncio.run(scenario())
+
+    # Assert: each runner got its timeframe's candle; both counted, each with its own latency sample
+    assert (h.calls, f.calls) == ([[("X", 1, T0)]], [[("X", 1, T0)]])
+    assert feed.published == 2 and len(feed.latency_samples()) == 2
 
 
 def test_candles_queued_while_a_call_is_in_flight_go_together_in_the_next_call():
