@@ -7,9 +7,9 @@ handles are cached and dropped when the actor dies.
 
 What the actors offer: runner status and saved state (grid legs), executor status, watchdog ranking and
 alerts, feed health, the WFO job manager, kill-switch resets (the guard's, one runner's), history back-fill
-(the feed's REST client into the store). Portfolio runs are Ray tasks launched here. Prices are the newest stored closes (the feed
-flushes candles every few seconds). Events are polled (every `poll_s`): new journal trades, new watchdog
-alerts, job manager progress changes.
+(the feed's REST client into the store). Portfolio runs are Ray tasks launched here. Prices are the
+newest stored closes (the feed flushes candles every few seconds). Events are polled (every `poll_s`): new
+journal trades, new watchdog alerts, job manager progress changes, portfolio runs that changed state.
 """
 from __future__ import annotations
 
