@@ -160,7 +160,8 @@ class StrategyRunner:
 
     def status(self, prices: dict[str, float] | None = None) -> dict[str, Any]:
         prices = prices or {}
-        return {"name": self.name, "symbols": self.symbols, "candles": self.candles_seen, "events": self.events_sent,
+        return {"name": self.name, "symbols": self.symbols, "timeframe": self.timeframe, "candles": self.candles_seen,
+                "events": self.events_sent,
                 "restored": self.restored, "last_processed": self.last_processed(),
                 "guard_refusals": dict(self.refused),
                 "open_interest": {s: x["open_interest"] for s, x in self.host.extras.items() if "open_interest" in x},

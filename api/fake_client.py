@@ -303,7 +303,7 @@ class FakeSystemClient:
             for strategy, symbols in LAYOUT.items():
                 rs = [self.runners[f"{strategy}:{s}"] for s in symbols]
                 out.append(StrategyStatus(
-                    name=strategy, symbols=list(symbols), candles=self.candles[strategy] * len(symbols),
+                    name=strategy, symbols=list(symbols), timeframe="1h", candles=self.candles[strategy] * len(symbols),
                     events=sum(r.seq for r in rs), restored=strategy == "grid_atr",
                     runners=[RunnerStatus(
                         runner_id=r.runner_id, strategy=strategy, symbol=r.symbol, initial_capital=r.initial,

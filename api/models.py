@@ -64,6 +64,7 @@ class RunnerStatus(ApiModel):
 class StrategyStatus(ApiModel):
     name: str
     symbols: list[str]
+    timeframe: str = "1h"  # the candles its runners trade
     candles: int  # closed candles processed since the actor started
     events: int  # trade events sent
     restored: bool  # started from saved state (not a fresh warm-up)

@@ -63,7 +63,8 @@ def strategy_status(d: Mapping[str, Any], initial_per_runner: float) -> Strategy
         return_pct=(float(r["equity"]) / initial_per_runner - 1.0) * 100.0 if initial_per_runner > 0 else 0.0,
         stopped=bool(r["stopped"]), stop_reason=r.get("stop_reason") or "", last_ts=r.get("last_ts"),
     ) for r in d.get("runners", [])]
-    return StrategyStatus(name=d["name"], symbols=list(d.get("symbols", [])), candles=int(d.get("candles", 0)),
+    return StrategyStatus(name=d["name"], symbols=list(d.get("symbols", [])), timeframe=d.get("timeframe") or "1h",
+                          candles=int(d.get("candles", 0)),
                           events=int(d.get("events", 0)), restored=bool(d.get("restored", False)), runners=runners)
 
 

@@ -99,7 +99,7 @@ def test_rest_and_ws_over_the_running_paper_system(ray_session, config_dir, tmp_
     journal = TradeJournal(CandleStore(db).engine)
     [strategy] = status["strategies"]
     [runner] = strategy["runners"]
-    assert strategy["name"] == "grid_atr" and strategy["candles"] >= 200
+    assert strategy["name"] == "grid_atr" and strategy["candles"] >= 200 and strategy["timeframe"] == "1h"
     assert runner["runner_id"] == f"grid_atr:{SYM}" and runner["initial_capital"] == cfg.risk.initial_capital
     assert status["total_equity"] == pytest.approx(runner["equity"])
     assert trades["total"] == journal.trade_count() >= 3

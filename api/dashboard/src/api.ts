@@ -38,6 +38,7 @@ export interface RunnerStatus {
 export interface StrategyStatus {
   name: string;
   symbols: string[];
+  timeframe: string;
   candles: number;
   events: number;
   restored: boolean;

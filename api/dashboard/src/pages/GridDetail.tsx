@@ -9,9 +9,6 @@ import { fmtPct, fmtPrice, fmtTime, fmtUsd, pnlClass } from "../format";
 import { useLive } from "../live";
 import { usePoll } from "../usePoll";
 
-// The runners trade 1h candles (config/strategies.yaml) and the feed stores that series; the live update
-// carries no timeframe per runner, so the chart asks for this one.
-const CHART_TIMEFRAME = "1h";
 const STORED_CANDLES = 500; // about three weeks of 1h candles: enough to see the grid's recent trades in context
 
 export function GridDetailPage() {
@@ -24,6 +21,8 @@ export function GridDetailPage() {
   const runner = runners.find((r) => r.runner_id === runnerId);
   const grid = update?.grid_state.find((g) => g.runner_id === runnerId);
   const symbol = runner?.symbol ?? grid?.symbol ?? "";
+  // the series the runner trades (the feed stores one per symbol and timeframe)
+  const timeframe = update?.strategies.find((s) => s.runners.some((r) => r.runner_id === runnerId))?.timeframe ?? "1h";
 
   const journal = usePoll(() => (runnerId ? api.trades({ runner_id: runnerId, limit: 200 }) : Promise.resolve(null)), [runnerId], 15_000);
   const trades: Trade[] = useMemo(() => {
@@ -34,12 +33,12 @@ export function GridDetailPage() {
   }, [journal.data, liveTrades, runnerId]);
 
   const stored = usePoll(
-    () => (symbol ? api.candles({ symbol, timeframe: CHART_TIMEFRAME, limit: STORED_CANDLES }) : Promise.resolve(null)),
-    [symbol],
+    () => (symbol ? api.candles({ symbol, timeframe, limit: STORED_CANDLES }) : Promise.resolve(null)),
+    [symbol, timeframe],
     15_000,
   );
   // usePoll keeps the previous answer while a new symbol loads: only use an answer for this symbol.
-  const storedForSymbol = stored.data && stored.data.symbol === symbol ? stored.data : null;
+  const storedForSymbol = stored.data && stored.data.symbol === symbol && stored.data.timeframe === timeframe ? stored.data : null;
   const storedCandles = useMemo(() => (storedForSymbol ? fromStored(storedForSymbol.candles) : []), [storedForSymbol]);
   const liveCandles = useMemo(() => (runnerId && symbol ? buildCandles(samples, runnerId, symbol) : []), [samples, runnerId, symbol]);
   // Wait for the first stored answer (or its error) before drawing: the chart fits its view once, and a fit
@@ -109,7 +108,7 @@ export function GridDetailPage() {
             <ErrorNote error={stored.error} what="stored candles" />
             <CandleChart candles={candles} lines={lines} markers={markers} testId="grid-chart" />
             <p className="muted small">
-              History: the last {storedCandles.length} stored {CHART_TIMEFRAME} candles, reloaded every 15 s. Candles are built
+              History: the last {storedCandles.length} stored {timeframe} candles, reloaded every 15 s. Candles are built
               from the live prices only after the newest stored one, on the runner's candle clock; lines show the pending
               levels (dashed), filled legs, average entry, TP and SL; arrows mark entries and exits.
             </p>
