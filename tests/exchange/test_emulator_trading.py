@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-import time
 import urllib.request
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
@@ -26,6 +25,7 @@ from radar.exchange.emulator import (
     load_csv_candles,
 )
 from radar.models import CandleArrays
+from tests.exchange.waiting import until as _until
 
 SYMBOL = "BTC/USDT:USDT"
 H = 3_600_000
@@ -98,16 +98,6 @@ async def _collect(watch: Callable[[], Any], sink: list[Any]) -> None:
     while True:
         sink.append(copy.deepcopy(await watch()))
 
-
-async def _until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.01)
 
 
 # ---------------------------------------------------------------- settings

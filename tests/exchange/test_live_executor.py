@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,6 +34,7 @@ from radar.live.order_journal import OrderJournal
 from radar.live.orders import ContractRules, Purpose, client_order_id
 from radar.live.selector import AdaptiveSelector, StrategyStats
 from radar.models import CandleArrays
+from tests.exchange.waiting import until as _until
 
 SYM, ETH = "BTC/USDT:USDT", "ETH/USDT:USDT"
 RUNNER, OTHER = f"grid_atr:{SYM}", f"grid_trend:{SYM}"
@@ -126,16 +126,6 @@ def _first_candle_at_or_below(candles: CandleArrays, price: float, after: int) -
 def _first_candle_at_or_above(candles: CandleArrays, price: float, after: int) -> int:
     return next(k for k in range(after, len(candles)) if float(candles.high[k]) >= price)
 
-
-async def _until(check: Callable[[], Any], timeout: float = 5.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 def _journal_cash(journal: OrderJournal) -> float:
